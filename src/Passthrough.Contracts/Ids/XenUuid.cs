@@ -1,0 +1,81 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Passthrough.Contracts.Ids;
+
+/// <summary>
+/// A XAPI object uuid: 8-4-4-4-12 hex digits with dashes, as <c>xe</c> prints it (<c>740e9485-8e1a-da89-2561-d75bcede3fc9</c>).
+/// XAPI uuids are not always RFC 4122 (version/variant bits vary), so only the shape is checked. Canonical: lower case.
+/// </summary>
+[JsonConverter(typeof(XenUuidJsonConverter))]
+public readonly record struct XenUuid
+{
+    private readonly Guid _value;
+
+    private XenUuid(Guid value) => _value = value;
+
+    /// <summary>The uuid as a <see cref="Guid"/> (same 128 bits).</summary>
+    public Guid Value => _value;
+
+    /// <summary>Wraps a <see cref="Guid"/>.</summary>
+    public static XenUuid FromGuid(Guid value) => new(value);
+
+    /// <summary>A new random uuid (for simulated objects).</summary>
+    public static XenUuid NewUuid() => new(Guid.NewGuid());
+
+    /// <summary>Parses the 36-character dashed form (any hex case, nothing around it).</summary>
+    /// <exception cref="FormatException">The text is not a XAPI uuid; the message quotes it.</exception>
+    public static XenUuid Parse(string text) =>
+        TryParse(text, out var uuid, out var error) ? uuid : throw new FormatException(error);
+
+    /// <summary>Tries to parse; <paramref name="error"/> quotes the input.</summary>
+    public static bool TryParse([NotNullWhen(true)] string? text, out XenUuid uuid, [NotNullWhen(false)] out string? error)
+    {
+        uuid = default;
+        if (text is { Length: 36 } && IsShape(text) && Guid.TryParseExact(text, "D", out var guid))
+        {
+            uuid = new XenUuid(guid);
+            error = null;
+            return true;
+        }
+
+        error = $"{InputText.Quote(text)} is not a XAPI uuid (8-4-4-4-12 hex digits, e.g. 740e9485-8e1a-da89-2561-d75bcede3fc9).";
+        return false;
+    }
+
+    private static bool IsShape(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var dash = i is 8 or 13 or 18 or 23;
+            if (dash ? text[i] != '-' : !char.IsAsciiHexDigit(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The lower-case dashed form.</summary>
+    public override string ToString() => _value.ToString("D");
+}
+
+/// <summary>Writes a <see cref="XenUuid"/> as its dashed string and reads it back, refusing malformed text.</summary>
+public sealed class XenUuidJsonConverter : JsonConverter<XenUuid>
+{
+    /// <inheritdoc />
+    public override XenUuid Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        return XenUuid.TryParse(text, out var uuid, out var error) ? uuid : throw new JsonException(error);
+    }
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, XenUuid value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStringValue(value.ToString());
+    }
+}
