@@ -51,9 +51,12 @@ else
   as_root env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=5672 \
     RABBITMQ_DIST_PORT=25672 ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached >/dev/null 2>&1
   started_rabbit=1
-  if ! as_root timeout 120 rabbitmqctl -q await_startup >/dev/null 2>&1; then
-    log "RabbitMQ did not start within 120 s"; exit 1
-  fi
+  # rabbitmqctl fails at once until the node has registered with epmd, so ask again until it answers.
+  deadline=$((SECONDS + 120))
+  until as_root rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then log "RabbitMQ did not start within 120 s (see /var/log/rabbitmq)"; exit 1; fi
+    sleep 1
+  done
   for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
   rabbit_up || { log "RabbitMQ does not answer on 127.0.0.1:5672"; exit 1; }
 fi
