@@ -58,7 +58,7 @@ public sealed class CommandTimeoutException(CommandTarget target, string command
     public TimeSpan Timeout { get; } = timeout;
 }
 
-/// <summary>Nothing accepted the connection (host down, wrong port, or the program does not exist locally).</summary>
+/// <summary>Nothing accepted the connection (host down, wrong port, name not resolved, or no SSH answer in time).</summary>
 public sealed class ConnectionRefusedException(CommandTarget target, string? command, string detail, Exception? inner = null)
     : CommandException(target, command, $"Cannot reach {target}: {detail}", inner);
 
@@ -86,4 +86,21 @@ public sealed class HostKeyMismatchException(CommandTarget target, string expect
 
     /// <summary>The host key algorithm the server used (e.g. <c>ssh-ed25519</c>).</summary>
     public string KeyAlgorithm { get; } = keyAlgorithm;
+}
+
+/// <summary>
+/// The program could not be started locally: no such file on PATH (or at the given path), or it is not executable.
+/// Only the local runner throws it; over SSH a missing program is the remote shell's exit status 127, returned as a result.
+/// </summary>
+public sealed class ProgramNotFoundException(CommandTarget target, string program, Exception? inner = null)
+    : CommandException(
+        target,
+        program,
+        $"Program '{program}' was not found on the PATH of {target} (or is not executable){Reason(inner)}",
+        inner)
+{
+    /// <summary>The program as requested.</summary>
+    public string Program { get; } = program;
+
+    private static string Reason(Exception? inner) => inner is null ? "." : $": {inner.Message}";
 }

@@ -9,7 +9,7 @@ namespace Passthrough.Shell;
 /// </summary>
 public abstract record CommandTarget
 {
-    private protected CommandTarget()
+    protected CommandTarget()
     {
     }
 

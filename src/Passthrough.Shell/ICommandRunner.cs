@@ -11,7 +11,8 @@ namespace Passthrough.Shell;
 /// non-zero exit into a <see cref="CommandFailedException"/>. Transport problems are thrown as the typed
 /// <see cref="CommandException"/> subclasses: <see cref="CommandTimeoutException"/>,
 /// <see cref="ConnectionRefusedException"/>, <see cref="ConnectionLostException"/>,
-/// <see cref="AuthenticationFailedException"/> and <see cref="HostKeyMismatchException"/>.
+/// <see cref="AuthenticationFailedException"/>, <see cref="HostKeyMismatchException"/> and, locally,
+/// <see cref="ProgramNotFoundException"/>. Get a runner for a target from <see cref="ICommandRunnerFactory"/>.
 /// </remarks>
 public interface ICommandRunner : IAsyncDisposable
 {
