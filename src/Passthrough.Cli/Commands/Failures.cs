@@ -1,0 +1,45 @@
+using Passthrough.Contracts.Messaging;
+using Passthrough.Shell;
+using Passthrough.Xen;
+
+namespace Passthrough.Cli.Commands;
+
+/// <summary>Turns a failure into one clear line on stderr and a distinct exit code.</summary>
+internal static class Failures
+{
+    public static async Task<int> ReportAsync(Exception exception, TextWriter error)
+    {
+        var (code, line, hint) = exception switch
+        {
+            FormatException or ArgumentException => (ExitCodes.Usage, exception.Message, null),
+            Dom0Exception dom0 => (Classify(dom0.Cause), dom0.Failure.Message, dom0.Failure.FixHint),
+            HostKeyMismatchException => (ExitCodes.HostKeyMismatch, exception.Message, null),
+            AuthenticationFailedException => (ExitCodes.AuthenticationFailed, exception.Message, null),
+            CommandTimeoutException => (ExitCodes.Timeout, exception.Message, null),
+            ConnectionRefusedException or ConnectionLostException => (ExitCodes.Unreachable, exception.Message, null),
+            CommandException => (ExitCodes.Toolstack, exception.Message, null),
+            _ => (ExitCodes.Failure, $"{exception.GetType().Name}: {exception.Message}", (string?)null),
+        };
+        await error.WriteLineAsync($"error: {OneLine(line)}");
+        // Reaching the host is one line (the rule for unreachable hosts, bad keys, malformed targets); a
+        // toolstack error also gets its fix hint, since the original text alone rarely says what to do.
+        if (hint is not null && code == ExitCodes.Toolstack)
+        {
+            await error.WriteLineAsync($"hint: {OneLine(hint)}");
+        }
+
+        return code;
+    }
+
+    private static int Classify(FailureCause cause) => cause switch
+    {
+        FailureCause.HostUnreachable => ExitCodes.Unreachable,
+        FailureCause.HostKeyMismatch => ExitCodes.HostKeyMismatch,
+        FailureCause.AuthenticationFailed => ExitCodes.AuthenticationFailed,
+        FailureCause.Timeout => ExitCodes.Timeout,
+        FailureCause.InvalidInput => ExitCodes.Usage,
+        _ => ExitCodes.Toolstack,
+    };
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,29 @@
+namespace Passthrough.Cli;
+
+/// <summary>The <c>passthrough</c> exit codes: distinct per kind of failure so scripts can act on them.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Done; for probes with expectations: verified.</summary>
+    public const int Ok = 0;
+
+    /// <summary>An unexpected failure (a bug, or a failure not classified below).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Malformed input: a bad target, BDF, uuid, option combination.</summary>
+    public const int Usage = 2;
+
+    /// <summary>The host could not be reached (refused, unreachable, connection lost).</summary>
+    public const int Unreachable = 3;
+
+    /// <summary>The host presented a key other than the pinned one.</summary>
+    public const int HostKeyMismatch = 4;
+
+    /// <summary>The host refused our key.</summary>
+    public const int AuthenticationFailed = 5;
+
+    /// <summary>The host answered, but the toolstack reported an error.</summary>
+    public const int Toolstack = 6;
+
+    /// <summary>The host did not answer in time.</summary>
+    public const int Timeout = 7;
+}

@@ -1,0 +1,3 @@
+using Passthrough.Cli;
+
+return await CliApplication.RunAsync(args, CliEnvironment.FromConsole());

@@ -1,0 +1,3 @@
+using Passthrough.Simulation.Dom0;
+
+return Dom0Tool.Run(args);
