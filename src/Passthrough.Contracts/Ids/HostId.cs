@@ -1,12 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Passthrough.Contracts.Ids;
 
 /// <summary>A XenServer host, identified by its XAPI host uuid.</summary>
-[JsonConverter(typeof(HostIdJsonConverter))]
-public readonly record struct HostId(XenUuid Uuid)
+[JsonConverter(typeof(TextValueJsonConverter<HostId>))]
+public readonly record struct HostId(XenUuid Uuid) : ITextValue<HostId>
 {
     /// <summary>Parses a host uuid.</summary>
     /// <exception cref="FormatException">Not a XAPI uuid; the message says it was meant as a host.</exception>
@@ -27,8 +26,8 @@ public readonly record struct HostId(XenUuid Uuid)
 }
 
 /// <summary>A virtual machine, identified by its XAPI VM uuid.</summary>
-[JsonConverter(typeof(VmIdJsonConverter))]
-public readonly record struct VmId(XenUuid Uuid)
+[JsonConverter(typeof(TextValueJsonConverter<VmId>))]
+public readonly record struct VmId(XenUuid Uuid) : ITextValue<VmId>
 {
     /// <summary>Parses a VM uuid.</summary>
     /// <exception cref="FormatException">Not a XAPI uuid; the message says it was meant as a VM.</exception>
@@ -46,34 +45,4 @@ public readonly record struct VmId(XenUuid Uuid)
 
     /// <inheritdoc />
     public override string ToString() => Uuid.ToString();
-}
-
-/// <summary>JSON for <see cref="HostId"/>: the uuid string.</summary>
-public sealed class HostIdJsonConverter : JsonConverter<HostId>
-{
-    /// <inheritdoc />
-    public override HostId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        HostId.TryParse(reader.TokenType == JsonTokenType.String ? reader.GetString() : null, out var id, out var error) ? id : throw new JsonException(error);
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, HostId value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
-}
-
-/// <summary>JSON for <see cref="VmId"/>: the uuid string.</summary>
-public sealed class VmIdJsonConverter : JsonConverter<VmId>
-{
-    /// <inheritdoc />
-    public override VmId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        VmId.TryParse(reader.TokenType == JsonTokenType.String ? reader.GetString() : null, out var id, out var error) ? id : throw new JsonException(error);
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, VmId value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
 }

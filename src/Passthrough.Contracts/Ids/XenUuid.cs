@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Passthrough.Contracts.Ids;
@@ -8,8 +7,8 @@ namespace Passthrough.Contracts.Ids;
 /// A XAPI object uuid: 8-4-4-4-12 hex digits with dashes, as <c>xe</c> prints it (<c>740e9485-8e1a-da89-2561-d75bcede3fc9</c>).
 /// XAPI uuids are not always RFC 4122 (version/variant bits vary), so only the shape is checked. Canonical: lower case.
 /// </summary>
-[JsonConverter(typeof(XenUuidJsonConverter))]
-public readonly record struct XenUuid
+[JsonConverter(typeof(TextValueJsonConverter<XenUuid>))]
+public readonly record struct XenUuid : ITextValue<XenUuid>
 {
     private readonly Guid _value;
 
@@ -60,22 +59,4 @@ public readonly record struct XenUuid
 
     /// <summary>The lower-case dashed form.</summary>
     public override string ToString() => _value.ToString("D");
-}
-
-/// <summary>Writes a <see cref="XenUuid"/> as its dashed string and reads it back, refusing malformed text.</summary>
-public sealed class XenUuidJsonConverter : JsonConverter<XenUuid>
-{
-    /// <inheritdoc />
-    public override XenUuid Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        return XenUuid.TryParse(text, out var uuid, out var error) ? uuid : throw new JsonException(error);
-    }
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, XenUuid value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
 }

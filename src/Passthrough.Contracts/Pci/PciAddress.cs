@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Passthrough.Contracts.Pci;
@@ -11,8 +10,8 @@ namespace Passthrough.Contracts.Pci;
 /// A value that exists is valid: the only ways to make one are <see cref="Parse(string)"/>, <see cref="TryParse(string?, out PciAddress, out string?)"/>
 /// and <see cref="Create"/>, all of which check every field (the default value is <c>0000:00:00.0</c>, itself valid).
 /// </summary>
-[JsonConverter(typeof(PciAddressJsonConverter))]
-public readonly record struct PciAddress : IComparable<PciAddress>, ISpanParsable<PciAddress>
+[JsonConverter(typeof(TextValueJsonConverter<PciAddress>))]
+public readonly record struct PciAddress : IComparable<PciAddress>, ISpanParsable<PciAddress>, ITextValue<PciAddress>
 {
     /// <summary>Highest device number on a bus.</summary>
     public const int MaxDevice = 0x1f;
@@ -212,26 +211,4 @@ public readonly record struct PciAddress : IComparable<PciAddress>, ISpanParsabl
     public static bool operator <=(PciAddress left, PciAddress right) => left.CompareTo(right) <= 0;
 
     public static bool operator >=(PciAddress left, PciAddress right) => left.CompareTo(right) >= 0;
-}
-
-/// <summary>Writes a <see cref="PciAddress"/> as its canonical string and reads it back, refusing malformed text.</summary>
-public sealed class PciAddressJsonConverter : JsonConverter<PciAddress>
-{
-    /// <inheritdoc />
-    public override PciAddress Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            throw new JsonException($"A PCI address must be a JSON string, not {reader.TokenType}.");
-        }
-
-        return PciAddress.TryParse(reader.GetString(), out var address, out var error) ? address : throw new JsonException(error);
-    }
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, PciAddress value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Passthrough.Contracts.Pci;
@@ -9,8 +8,8 @@ namespace Passthrough.Contracts.Pci;
 /// A PCI class code: base class, subclass and programming interface, as sysfs prints it (<c>0x0c0330</c>); lspci's
 /// <c>[0c03]</c> carries base and subclass only (programming interface 0). Canonical text: six hex digits, <c>0c0330</c>.
 /// </summary>
-[JsonConverter(typeof(PciClassJsonConverter))]
-public readonly record struct PciClass
+[JsonConverter(typeof(TextValueJsonConverter<PciClass>))]
+public readonly record struct PciClass : ITextValue<PciClass>
 {
     private PciClass(byte baseClass, byte subClass, byte programmingInterface)
     {
@@ -113,22 +112,4 @@ public readonly record struct PciClass
     /// <summary>The six-digit form, e.g. <c>0c0330</c>.</summary>
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"{BaseClass:x2}{SubClass:x2}{ProgrammingInterface:x2}");
-}
-
-/// <summary>Writes a <see cref="PciClass"/> as six hex digits and reads it back.</summary>
-public sealed class PciClassJsonConverter : JsonConverter<PciClass>
-{
-    /// <inheritdoc />
-    public override PciClass Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        return PciClass.TryParse(text, out var value, out var error) ? value : throw new JsonException(error);
-    }
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, PciClass value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Passthrough.Contracts.Pci;
@@ -9,8 +8,8 @@ namespace Passthrough.Contracts.Pci;
 /// A PCI vendor:device id pair, e.g. <c>10de:1188</c> (exactly 4 hex digits each; canonical lower case). Also used for
 /// subsystem ids (subsystem vendor:subsystem device). Devices are matched in guests by this id, never by BDF.
 /// </summary>
-[JsonConverter(typeof(PciDeviceIdJsonConverter))]
-public readonly record struct PciDeviceId
+[JsonConverter(typeof(TextValueJsonConverter<PciDeviceId>))]
+public readonly record struct PciDeviceId : ITextValue<PciDeviceId>
 {
     /// <summary>Xen's own vendor id (platform device, PV drivers): never a passed-through device.</summary>
     public const ushort XenVendor = 0x5853;
@@ -73,22 +72,4 @@ public readonly record struct PciDeviceId
 
     /// <summary>The canonical form <c>vvvv:dddd</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Vendor:x4}:{Device:x4}");
-}
-
-/// <summary>Writes a <see cref="PciDeviceId"/> as <c>vvvv:dddd</c> and reads it back, refusing malformed text.</summary>
-public sealed class PciDeviceIdJsonConverter : JsonConverter<PciDeviceId>
-{
-    /// <inheritdoc />
-    public override PciDeviceId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-        return PciDeviceId.TryParse(text, out var id, out var error) ? id : throw new JsonException(error);
-    }
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, PciDeviceId value, JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.ToString());
-    }
 }
