@@ -12,6 +12,9 @@ internal static class CliApplication
         var host = new Command("host", "Read and operate on one XenServer / XCP-ng host (dom0).");
         host.Subcommands.Add(HostInventoryCommand.Build(environment));
         root.Subcommands.Add(host);
+        var guest = new Command("guest", "Look inside a VM: Xen guest type, pcifront, PCI devices, and whether expected devices arrived.");
+        guest.Subcommands.Add(GuestProbeCommand.Build(environment));
+        root.Subcommands.Add(guest);
         return root;
     }
 

@@ -26,4 +26,10 @@ internal static class ExitCodes
 
     /// <summary>The host did not answer in time.</summary>
     public const int Timeout = 7;
+
+    /// <summary>A guest probe with expectations ran, and the guest does not pass (pcifront, a device, a driver).</summary>
+    public const int NotVerified = 10;
+
+    /// <summary>The guest could not be probed at all (unreachable, not a Linux root, PowerShell failed).</summary>
+    public const int CouldNotProbe = 11;
 }

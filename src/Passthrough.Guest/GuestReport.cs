@@ -54,4 +54,11 @@ public sealed record GuestReport(
     PcifrontReport Pcifront,
     IReadOnlyList<GuestPciDevice> Devices,
     IReadOnlyList<string> KernelLog,
-    IReadOnlyList<string> Advisories);
+    IReadOnlyList<string> Advisories)
+{
+    /// <summary>
+    /// How <see cref="GuestType"/> was decided: <c>/sys/hypervisor/guest_type</c>, or the evidence an old kernel's
+    /// type was reasoned out from (see <see cref="LinuxGuestProbe"/>); null when the probe does not say.
+    /// </summary>
+    public string? GuestTypeSource { get; init; }
+}

@@ -5,7 +5,6 @@ public sealed class FixtureTests
     // Each fixture and the test class that feeds it to a parser. A fixture added without a parser test fails here.
     private static readonly Dictionary<string, string> Coverage = new(StringComparer.Ordinal)
     {
-        ["guest-dmesg-pcifront-vpci.txt"] = nameof(PcifrontDmesgTests),
         ["hypervisor-log-rmrr.txt"] = nameof(HypervisorLogTests),
         ["lspci-Dnn.txt"] = nameof(LspciParserTests),
         ["lspci-nn.txt"] = nameof(LspciParserTests),

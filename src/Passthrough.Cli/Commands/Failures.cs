@@ -1,4 +1,5 @@
 using Passthrough.Contracts.Messaging;
+using Passthrough.Guest;
 using Passthrough.Shell;
 using Passthrough.Xen;
 
@@ -11,6 +12,7 @@ internal static class Failures
     {
         var (code, line, hint) = exception switch
         {
+            GuestProbeException probe => (ExitCodes.CouldNotProbe, $"could not probe the guest{(probe.Cause == FailureCause.Unknown ? string.Empty : $" ({probe.Cause})")}: {probe.Message}", null),
             FormatException or ArgumentException => (ExitCodes.Usage, exception.Message, null),
             Dom0Exception dom0 => (Classify(dom0.Cause), dom0.Failure.Message, dom0.Failure.FixHint),
             HostKeyMismatchException => (ExitCodes.HostKeyMismatch, exception.Message, null),

@@ -266,7 +266,17 @@ public sealed class SimulatedGuest
             }
         }
 
+        // Every Xen guest has xenbus disk and network frontends; an HVM guest also has the emulated chipset and Xen's
+        // platform device (vendor 5853), which is how old kernels without guest_type tell PV from HVM.
+        Directory.CreateDirectory(Combine("sys/bus/xen/devices/vbd-51712"));
+        Directory.CreateDirectory(Combine("sys/bus/xen/devices/vif-0"));
         Directory.CreateDirectory(Combine("sys/bus/pci/devices"));
+        if (!pv)
+        {
+            WritePciFunction("0000:00:00.0", 0x8086, 0x1237, "060000", null);
+            WritePciFunction("0000:00:02.0", 0x5853, 0x0001, "ff8000", "xen-platform-pci");
+        }
+
         for (var i = 0; i < visible.Count; i++)
         {
             var function = visible[i];
@@ -294,6 +304,21 @@ public sealed class SimulatedGuest
         }
 
         Write("var/log/kern.log", log.ToString());
+    }
+
+    private void WritePciFunction(string address, ushort vendor, ushort device, string classCode, string? driver)
+    {
+        var dir = $"sys/bus/pci/devices/{address}";
+        Write($"{dir}/vendor", Hex4(vendor));
+        Write($"{dir}/device", Hex4(device));
+        Write($"{dir}/subsystem_vendor", Hex4(0x5853));
+        Write($"{dir}/subsystem_device", Hex4(0x0001));
+        Write($"{dir}/class", "0x" + classCode);
+        if (driver is not null)
+        {
+            Directory.CreateDirectory(Combine($"sys/bus/pci/drivers/{driver}"));
+            File.CreateSymbolicLink(Combine($"{dir}/driver"), $"../../../bus/pci/drivers/{driver}");
+        }
     }
 
     private static PciDeviceId? ReadId(string dir)

@@ -1,7 +1,6 @@
 using Passthrough.Contracts.Pci;
-using Passthrough.Xen.Parsing;
 
-namespace Passthrough.Xen.Tests;
+namespace Passthrough.Guest.Tests;
 
 public sealed class PcifrontDmesgTests
 {
@@ -30,5 +29,22 @@ public sealed class PcifrontDmesgTests
         Assert.False(evidence.FrontendInstalled);
         Assert.Empty(evidence.FrontendBuses);
         Assert.Empty(evidence.EnabledDevices);
+    }
+
+    [Fact]
+    public void Selecting_lines_keeps_the_frontend_and_enabling_lines_and_drops_the_drivers_own()
+    {
+        var lines = PcifrontDmesg.SelectLines(Fixture.Text("guest-dmesg-pcifront-vpci.txt"));
+
+        Assert.Equal(
+            [
+                "[    0.195606] PCI: setting up Xen PCI frontend stub",
+                "[    0.198612] PCI: System does not support PCI",
+                "[    0.199048] pcifront pci-0: Installing PCI frontend",
+                "[    0.199125] pcifront pci-0: Creating PCI Frontend Bus 0000:00",
+                "[    1.877939] PCI: Enabling device 0000:00:00.2 (0000 -> 0002)",
+                "[    1.991366] PCI: Enabling device 0000:00:00.0 (0000 -> 0001)",
+            ],
+            lines);
     }
 }

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Passthrough.Contracts.Pci;
 
-namespace Passthrough.Xen.Parsing;
+namespace Passthrough.Guest;
 
 /// <summary>What a PV guest's kernel log says about the PCI frontend.</summary>
 /// <param name="FrontendInstalled">True when <c>pcifront pci-N: Installing PCI frontend</c> appears.</param>
@@ -14,6 +14,7 @@ public sealed record PcifrontEvidence(bool FrontendInstalled, IReadOnlyList<stri
 /// passed-through function at its own address (<c>0000:00:00.0</c>), never the host BDF: match devices by vendor:device
 /// id, not by these addresses. Timestamps (<c>[    0.199048] </c>) are ignored; unrelated lines are not errors.
 /// </summary>
+/// <remarks>Moved here from Passthrough.Xen: the guest side is its only user, and this assembly must stay AOT-safe on its own.</remarks>
 public static partial class PcifrontDmesg
 {
     /// <summary>Collects the evidence in <paramref name="text"/>.</summary>
@@ -23,7 +24,7 @@ public static partial class PcifrontDmesg
         var installed = false;
         var buses = new List<string>();
         var enabled = new List<PciAddress>();
-        foreach (var line in OutputText.Lines(text))
+        foreach (var line in TextLines.Split(text))
         {
             if (line.Contains("pcifront", StringComparison.Ordinal) && line.Contains("Installing PCI frontend", StringComparison.Ordinal))
             {
@@ -45,6 +46,23 @@ public static partial class PcifrontDmesg
 
         return new PcifrontEvidence(installed, buses.AsReadOnly(), enabled.AsReadOnly());
     }
+
+    /// <summary>
+    /// The lines of a kernel log that concern the PCI frontend: those naming <c>pcifront</c> or the <c>PCI frontend</c>
+    /// (any case; the stub and "System does not support PCI" lines included, as they explain an empty bus) and
+    /// <c>PCI: Enabling device</c> lines. In log order, line terminators removed.
+    /// </summary>
+    public static IReadOnlyList<string> SelectLines(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return [.. TextLines.Split(text).Where(IsRelevant)];
+    }
+
+    private static bool IsRelevant(string line) =>
+        line.Contains("pcifront", StringComparison.OrdinalIgnoreCase) ||
+        line.Contains("PCI frontend", StringComparison.OrdinalIgnoreCase) ||
+        line.Contains("PCI: System does not support PCI", StringComparison.Ordinal) ||
+        EnablingDevice().IsMatch(line);
 
     [GeneratedRegex(@"Creating PCI Frontend Bus (?<bus>[0-9A-Fa-f]{4}:[0-9A-Fa-f]{2})\b", RegexOptions.CultureInvariant)]
     private static partial Regex FrontendBus();
