@@ -27,7 +27,8 @@ public sealed class XlDmesgTests
     public void A_log_without_the_line_cannot_tell()
     {
         Assert.Null(XlDmesg.ParseIommuState(string.Empty));
-        Assert.Null(XlDmesg.ParseIommuState(Fixture.Text("guest-dmesg-pcifront-vpci.txt")));
+        // A real log that never mentions I/O virtualisation (the RMRR excerpt from hypervisor.log).
+        Assert.Null(XlDmesg.ParseIommuState(Fixture.Text("hypervisor-log-rmrr.txt")));
     }
 
     [Fact]
