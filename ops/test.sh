@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The one test command (README "Set-up"). On a fresh Debian machine with the .NET SDK it:
 #   1. installs what the tests need and is missing (rabbitmq-server, openssh-server, pciutils; apt-get update once),
-#   2. starts RabbitMQ bound to 127.0.0.1 and waits until it answers,
+#   2. starts RabbitMQ and a throwaway PostgreSQL 15 cluster, both bound to 127.0.0.1, and waits until they answer,
 #   3. runs the whole test suite (Release) with TRX results,
 #   4. prints the closing line "N passed, N failed" computed from the TRX files,
 #   5. stops the services it started, and exits non-zero on any failure.
-# Tests start their own sshd and PostgreSQL clusters on 127.0.0.1; nothing listens beyond loopback.
+# Tests start their own sshd on 127.0.0.1; nothing listens beyond loopback.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +23,7 @@ missing=()
 command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v lspci >/dev/null || [ -x /usr/bin/lspci ] || missing+=(pciutils)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -35,11 +36,18 @@ export PATH="$PATH:/usr/sbin:/sbin:/usr/lib/postgresql/15/bin"
 
 # --- 2. RabbitMQ on 127.0.0.1 ------------------------------------------------------------------------------------
 started_rabbit=0
+pg_dir=""
+pg_bin=/usr/lib/postgresql/15/bin
 rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 stop_services() {
   if [ "$started_rabbit" -eq 1 ]; then
     log "stopping RabbitMQ"
     as_root rabbitmqctl -q shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -n "$pg_dir" ]; then
+    log "stopping PostgreSQL and removing its cluster"
+    as_root runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    as_root rm -rf "$pg_dir"
   fi
 }
 trap stop_services EXIT
@@ -61,6 +69,25 @@ else
   rabbit_up || { log "RabbitMQ does not answer on 127.0.0.1:5672"; exit 1; }
 fi
 export PASSTHROUGH_TEST_RABBITMQ="amqp://guest:guest@127.0.0.1:5672/"
+
+# --- 2b. a throwaway PostgreSQL 15 cluster on 127.0.0.1 (the saga store tests) -----------------------------------
+# PostgreSQL refuses to run as root, so the cluster belongs to the postgres system user; it lives in a temporary
+# directory, listens on a free port and its own socket directory, and is removed on exit.
+free_port() {
+  local port
+  for port in $(seq 55432 55632); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+  done
+  return 1
+}
+pg_port=$(free_port) || { log "no free port for PostgreSQL in 55432-55632"; exit 1; }
+pg_dir=$(mktemp -d /tmp/passthrough-pg.XXXXXX)
+as_root chown postgres: "$pg_dir"
+log "starting PostgreSQL 15 on 127.0.0.1:$pg_port"
+as_root runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust >/dev/null
+as_root runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" \
+  -o "-k $pg_dir -h 127.0.0.1 -p $pg_port" -w start >/dev/null
+export PASSTHROUGH_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 export PASSTHROUGH_TEST_REQUIRE_SERVICES=1
 
 # --- 3. the suite ----------------------------------------------------------------------------------------------
