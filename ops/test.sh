@@ -23,6 +23,9 @@ missing=()
 command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v lspci >/dev/null || [ -x /usr/bin/lspci ] || missing+=(pciutils)
+# The NativeAOT guest agent links with clang (clang-14 is enough: the project picks it when `clang` is absent) and zlib.
+[ -x /usr/bin/clang ] || [ -x /usr/bin/clang-14 ] || missing+=(clang)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"
@@ -92,6 +95,15 @@ export PASSTHROUGH_TEST_REQUIRE_SERVICES=1
 
 # --- 3. the suite ----------------------------------------------------------------------------------------------
 rm -rf "$results"
+# The guest agent's integration tests run the NativeAOT binary that ships, published here (PASSTHROUGH_GUEST_AGENT_BINARY).
+log "publishing the NativeAOT guest agent"
+agent_dir="$root/artifacts/guest-agent"
+if ! dotnet publish "$root/src/Passthrough.GuestAgent" -c Release -r linux-x64 --nologo -o "$agent_dir" >&2; then
+  log "the NativeAOT publish of the guest agent failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export PASSTHROUGH_GUEST_AGENT_BINARY="$agent_dir/passthrough-guest-agent"
 log "building and running the test suite"
 set +e
 dotnet test "$root/Passthrough.Agents.sln" -c Release --nologo \
