@@ -51,8 +51,8 @@ public interface IGuestAgentTransport
 public static class GuestAgentQueues
 {
     /// <summary>The prefix of every guest agent queue.</summary>
-    public const string Prefix = "guest-";
+    public const string Prefix = Passthrough.Contracts.Messaging.AgentQueues.GuestPrefix;
 
     /// <summary>The queue (and the fanout exchange of the same name bound to it) of one VM's agent: <c>guest-&lt;vm uuid&gt;</c>.</summary>
-    public static string ForVm(VmId vm) => Prefix + vm;
+    public static string ForVm(VmId vm) => Passthrough.Contracts.Messaging.AgentQueues.ForGuest(vm);
 }

@@ -75,3 +75,20 @@ public sealed record RebootHost(
 public sealed record CheckPciAttachment(
     Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,
     HostId Host, VmId Vm, IReadOnlyList<PciAddress> Devices) : ISagaCommand;
+
+/// <summary>
+/// Release check: the VM exists on the host and holds the devices in its <c>other-config:pci</c> (or they are still
+/// hidden from dom0); answered by <see cref="HostEvents.PreflightPassed"/> or <see cref="HostEvents.PreflightRefused"/>.
+/// </summary>
+public sealed record RunReleaseCheck(
+    Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,
+    HostId Host, VmId Vm, IReadOnlyList<PciAddress> Devices) : ISagaCommand;
+
+/// <summary>
+/// Agentless verification: the host agent logs into the guest over SSH and runs the same probe as the guest agent;
+/// answered by <see cref="HostEvents.GuestProbedOverSsh"/>.
+/// </summary>
+public sealed record VerifyGuestOverSsh(
+    Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,
+    HostId Host, VmId Vm, GuestSshTarget Target, IReadOnlyList<ExpectedDevice> Expected, string? PreviousBootId,
+    bool RequirePcifront) : ISagaCommand;

@@ -5,11 +5,20 @@ using Passthrough.Contracts.Pci;
 // Events a host agent publishes: answers to host commands (carrying saga and command ids), and host state.
 namespace Passthrough.Contracts.HostEvents;
 
-/// <summary>Preflight found nothing against the request; the facts the later steps need.</summary>
+/// <summary>
+/// Preflight (or the release check) found nothing against the request; the facts the later steps need, captured before
+/// anything changed, so a compensation can restore them even when the step it undoes never answered.
+/// </summary>
+/// <param name="Devices">The devices the saga works on (with siblings added when the request allowed it), as dom0 sees them now.</param>
+/// <param name="VmName">The VM's name label.</param>
+/// <param name="VmPciKey">The VM's <c>other-config:pci</c> exactly as it is now; null when absent.</param>
+/// <param name="NextBootHideList">The hide list exactly as <c>xen-cmdline --get-dom0</c> prints it now; null when absent.</param>
+/// <param name="HostBootId">The host's boot id now.</param>
 public sealed record PreflightPassed(
     Guid SagaId, Guid CommandId, SagaStep Step, HostId Host, VmId Vm,
     VmPowerState PowerState, GuestType DomainType, string XenVersion, bool IommuEnabled,
-    bool Dom0AccessApi, IReadOnlyList<HostPciDevice> Devices, IReadOnlyList<string> Warnings) : ISagaReply;
+    bool Dom0AccessApi, IReadOnlyList<HostPciDevice> Devices, IReadOnlyList<string> Warnings,
+    string VmName, string? VmPciKey, string? NextBootHideList, string HostBootId) : ISagaReply;
 
 /// <summary>Preflight refused the request; nothing was changed.</summary>
 public sealed record PreflightRefused(
@@ -71,3 +80,9 @@ public sealed record HostInventoryReported(
 
 /// <summary>The host agent is alive and can reach the host.</summary>
 public sealed record HostHeartbeat(HostId Host, string BootId, bool Reachable, DateTimeOffset At);
+
+/// <summary>The answer to <see cref="HostCommands.VerifyGuestOverSsh"/>: what the agentless probe found in the guest.</summary>
+public sealed record GuestProbedOverSsh(
+    Guid SagaId, Guid CommandId, SagaStep Step, HostId Host, VmId Vm, bool Verified, string? BootId, string? Kernel,
+    GuestType GuestType, PcifrontState Pcifront, IReadOnlyList<GuestPciDevice> Devices,
+    IReadOnlyList<Failure> Problems, IReadOnlyList<string> Advisories) : ISagaReply;

@@ -76,4 +76,12 @@ public sealed record HostPciDevice(
 /// <param name="HideMode">How to take the devices from dom0.</param>
 /// <param name="AllowPvWithoutIommu">Allow PV passthrough without an IOMMU (only on Xen &lt; 4.13; a DMA risk).</param>
 /// <param name="AllowHostReboot">Whether the saga may reboot the host.</param>
-public sealed record PreflightOptions(HideMode HideMode, bool AllowPvWithoutIommu, bool AllowHostReboot);
+/// <param name="IncludeSiblings">Add the other functions of each device instead of refusing when they are missing.</param>
+public sealed record PreflightOptions(HideMode HideMode, bool AllowPvWithoutIommu, bool AllowHostReboot, bool IncludeSiblings = false);
+
+/// <summary>How to reach a guest that runs no agent, for the agentless verification over SSH (the host agent connects).</summary>
+/// <param name="Address">Host name or IP address of the guest.</param>
+/// <param name="Port">SSH port.</param>
+/// <param name="User">Login user (the identity is the host agent's guest identity).</param>
+/// <param name="HostKeySha256">The guest's pinned host key fingerprint (<c>SHA256:…</c>); null accepts none but a configured one.</param>
+public sealed record GuestSshTarget(string Address, int Port, string User, string? HostKeySha256);
