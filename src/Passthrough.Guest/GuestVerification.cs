@@ -45,6 +45,48 @@ public static class GuestVerification
         return new GuestVerdict(problems.Count == 0, matches, problems.AsReadOnly());
     }
 
+    /// <summary>
+    /// The verdict on a verification request (the guest agent's and the host agent's agentless one alike): everything
+    /// <see cref="Build"/> checks, plus that the guest booted again since <paramref name="previousBootId"/> (only a new
+    /// domain gets the assigned devices) and, when <paramref name="requirePcifront"/>, that pcifront is active whatever
+    /// guest type the probe saw. Problems come in that order: boot, required pcifront, then <see cref="Build"/>'s.
+    /// </summary>
+    /// <param name="report">What the probe saw.</param>
+    /// <param name="expected">The devices the guest must see.</param>
+    /// <param name="previousBootId">The boot id before the VM was restarted; null skips the check.</param>
+    /// <param name="requirePcifront">The host says the VM is PV, so pcifront must be active.</param>
+    /// <param name="knownBootId">The boot id to use when the report has none (the agent's own).</param>
+    public static GuestVerdict Evaluate(
+        GuestReport report, IReadOnlyList<ExpectedDevice> expected, string? previousBootId, bool requirePcifront, string? knownBootId = null)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(expected);
+        var verdict = Build(report, expected);
+        var problems = new List<Failure>();
+        var bootId = report.BootId ?? knownBootId;
+        if (previousBootId is { } previous && bootId is not null && string.Equals(previous.Trim(), bootId, StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add(new Failure(
+                FailureCause.Unknown,
+                $"the guest has not booted again: its boot id is still {bootId}",
+                null,
+                "Shut the VM down and start it again: only a new domain gets the assigned PCI devices."));
+        }
+
+        if (requirePcifront && report.Pcifront.State != PcifrontState.Active &&
+            !verdict.Problems.Any(p => p.Cause == FailureCause.GuestLacksPcifront))
+        {
+            problems.Add(new Failure(
+                FailureCause.GuestLacksPcifront,
+                $"the VM needs xen-pcifront but the guest reports it {report.Pcifront.State} ({report.GuestType} guest)",
+                $"pcifront {report.Pcifront.State}, module {report.Pcifront.Module}, kernel {report.KernelRelease}",
+                "Check the VM's domain type on the host and that the guest kernel has xen-pcifront."));
+        }
+
+        problems.AddRange(verdict.Problems);
+        return new GuestVerdict(problems.Count == 0, verdict.Devices, problems.AsReadOnly());
+    }
+
     private static Failure PcifrontProblem(GuestReport report)
     {
         var state = $"pcifront {report.Pcifront.State}, module {report.Pcifront.Module}, kernel {report.KernelRelease}";

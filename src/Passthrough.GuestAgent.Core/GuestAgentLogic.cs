@@ -276,7 +276,6 @@ public sealed class GuestAgentLogic : IGuestCommandHandler
                 PcifrontState.Unknown, [], [failure], []);
         }
 
-        var verdict = GuestVerification.Build(report, command.Expected);
         var problems = new List<Failure>();
         if (command.Vm != Vm)
         {
@@ -288,26 +287,7 @@ public sealed class GuestAgentLogic : IGuestCommandHandler
         }
 
         var bootId = report.BootId ?? BootId;
-        if (command.PreviousBootId is { } previous && string.Equals(previous.Trim(), bootId, StringComparison.OrdinalIgnoreCase))
-        {
-            problems.Add(new Failure(
-                FailureCause.Unknown,
-                $"the guest has not booted again: its boot id is still {bootId}",
-                null,
-                "Shut the VM down and start it again: only a new domain gets the assigned PCI devices."));
-        }
-
-        if (command.RequirePcifront && report.Pcifront.State != PcifrontState.Active &&
-            !verdict.Problems.Any(p => p.Cause == FailureCause.GuestLacksPcifront))
-        {
-            problems.Add(new Failure(
-                FailureCause.GuestLacksPcifront,
-                $"the VM needs xen-pcifront but the guest reports it {report.Pcifront.State} ({report.GuestType} guest)",
-                $"pcifront {report.Pcifront.State}, module {report.Pcifront.Module}, kernel {report.KernelRelease}",
-                "Check the VM's domain type on the host and that the guest kernel has xen-pcifront."));
-        }
-
-        problems.AddRange(verdict.Problems);
+        problems.AddRange(GuestVerification.Evaluate(report, command.Expected, command.PreviousBootId, command.RequirePcifront, BootId).Problems);
         return new GuestDevicesVerified(
             command.SagaId, command.CommandId, command.Step, Vm, problems.Count == 0, bootId, report.KernelRelease,
             report.GuestType, report.Pcifront.State, report.Devices, problems.AsReadOnly(), report.Advisories);

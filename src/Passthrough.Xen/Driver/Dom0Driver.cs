@@ -719,6 +719,18 @@ public sealed partial class Dom0Driver
             : throw new Dom0Exception(new Failure(FailureCause.CommandFailed, $"xe vm-snapshot on {Target} printed no snapshot uuid: {error}", output));
     }
 
+    /// <summary>
+    /// The snapshots of <paramref name="vm"/> named exactly <paramref name="name"/>, in xapi's order: lets a repeated
+    /// snapshot request (same name) find the snapshot it already took instead of taking a second one.
+    /// </summary>
+    public async Task<IReadOnlyList<XenUuid>> FindSnapshotsAsync(VmId vm, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ShellQuoting.EnsureTransportable(name, "snapshot name");
+        var output = (await Xe("find the VM's snapshots", cancellationToken, "snapshot-list", $"snapshot-of={vm}", $"name-label={name}", "params=uuid", "--minimal")).StandardOutput;
+        return Read("find the VM's snapshots", () => XeMinimal.ParseUuids(output));
+    }
+
     /// <summary>Reverts the VM to a snapshot (the VM is left halted, other-config as it was at the snapshot).</summary>
     public async Task RevertSnapshotAsync(XenUuid snapshot, CancellationToken cancellationToken = default) =>
         await Xe("revert to the snapshot", cancellationToken, "snapshot-revert", $"snapshot-uuid={snapshot}");

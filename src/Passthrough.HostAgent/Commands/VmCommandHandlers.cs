@@ -1,0 +1,170 @@
+using Passthrough.Contracts.HostCommands;
+using Passthrough.Contracts.HostEvents;
+using Passthrough.Contracts.Messaging;
+using Passthrough.Contracts.Pci;
+
+namespace Passthrough.HostAgent.Commands;
+
+/// <summary>The VM commands: snapshots, power, <c>other-config:pci</c>, and the host-side attachment check.</summary>
+public static class VmCommandHandlers
+{
+    /// <summary>
+    /// The name a <see cref="SnapshotVm"/> gives its snapshot: the requested name plus the command id, so a re-run of the
+    /// same command finds the snapshot it took (and a different command never reuses another's).
+    /// </summary>
+    public static string SnapshotNameOf(SnapshotVm command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return $"{command.SnapshotName} [{command.CommandId:D}]";
+    }
+
+    /// <summary>Takes the snapshot, or finds the one this command took before a crash.</summary>
+    public static async Task<ISagaReply> SnapshotAsync(CommandExecution execution, SnapshotVm command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (string.IsNullOrWhiteSpace(command.SnapshotName))
+        {
+            return execution.Invalid("SnapshotVm names no snapshot.");
+        }
+
+        var name = SnapshotNameOf(command);
+        var existing = await execution.Driver.FindSnapshotsAsync(command.Vm, name, cancellationToken).ConfigureAwait(false);
+        var snapshot = existing.Count > 0
+            ? existing[0]
+            : await execution.Driver.SnapshotVmAsync(command.Vm, name, cancellationToken).ConfigureAwait(false);
+        return new VmSnapshotted(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, snapshot);
+    }
+
+    /// <summary>Reverts the VM to the snapshot.</summary>
+    public static async Task<ISagaReply> RevertAsync(CommandExecution execution, RevertVmSnapshot command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        await execution.Driver.RevertSnapshotAsync(command.Snapshot, cancellationToken).ConfigureAwait(false);
+        return new VmSnapshotReverted(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, command.Snapshot);
+    }
+
+    /// <summary>Destroys the snapshot; one already gone is the state asked for.</summary>
+    public static async Task<ISagaReply> DestroyAsync(CommandExecution execution, DestroyVmSnapshot command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        await execution.Driver.DestroySnapshotAsync(command.Snapshot, cancellationToken).ConfigureAwait(false);
+        return new VmSnapshotDestroyed(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, command.Snapshot);
+    }
+
+    /// <summary>Shuts the VM down (clean, forced after the deadline when allowed); a halted VM answers WasRunning = false.</summary>
+    public static async Task<ISagaReply> ShutdownAsync(CommandExecution execution, ShutdownVm command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.CleanShutdownDeadline <= TimeSpan.Zero)
+        {
+            return execution.Invalid($"ShutdownVm's clean shutdown deadline must be positive (was {command.CleanShutdownDeadline}).");
+        }
+
+        var result = await execution.Driver.ShutdownVmAsync(command.Vm, command.CleanShutdownDeadline, command.AllowForce, cancellationToken).ConfigureAwait(false);
+        return new VmShutDown(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, result.WasRunning, result.Forced);
+    }
+
+    /// <summary>Cold-starts the VM on this host; a running VM answers WasHalted = false.</summary>
+    public static async Task<ISagaReply> StartAsync(CommandExecution execution, StartVm command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        var result = await execution.Driver.StartVmAsync(command.Vm, cancellationToken).ConfigureAwait(false);
+        return new VmStarted(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, result.WasHalted, result.DomId);
+    }
+
+    /// <summary>Merges the devices into the halted VM's <c>other-config:pci</c>.</summary>
+    public static async Task<ISagaReply> AssignAsync(CommandExecution execution, AssignPciDevices command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (NoDevices(execution, command.Devices) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var vm = await execution.Driver.GetVmAsync(command.Vm, cancellationToken).ConfigureAwait(false);
+        if (vm is null)
+        {
+            return execution.Failed(new Failure(FailureCause.VmNotFound, $"No VM with uuid {command.Vm} on {execution.Driver.Target}."));
+        }
+
+        if (vm.PowerState != VmPowerState.Halted)
+        {
+            // xapi reads the key only when it builds the domain: writing it into a running VM would look done and do nothing.
+            return execution.Invalid($"VM {command.Vm} ({vm.NameLabel}) is {vm.PowerState}: other-config:pci is read only at a cold start, so it is assigned only while the VM is halted.",
+                "Shut the VM down first (the saga's Shutdown step).");
+        }
+
+        var change = await execution.Driver.MergePciKeyAsync(command.Vm, command.Devices, cancellationToken).ConfigureAwait(false);
+        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+    }
+
+    /// <summary>Sets <c>other-config:pci</c> back to exactly the given value (null: removes the key).</summary>
+    public static async Task<ISagaReply> RestorePciKeyAsync(CommandExecution execution, RestoreVmPciKey command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        var change = await execution.Driver.RestorePciKeyAsync(command.Vm, command.Value, cancellationToken).ConfigureAwait(false);
+        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+    }
+
+    /// <summary>Removes the devices from <c>other-config:pci</c>, keeping the other entries.</summary>
+    public static async Task<ISagaReply> UnassignAsync(CommandExecution execution, UnassignPciDevices command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (NoDevices(execution, command.Devices) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var change = await execution.Driver.RemoveFromPciKeyAsync(command.Vm, command.Devices, cancellationToken).ConfigureAwait(false);
+        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+    }
+
+    /// <summary>Which of the devices the VM's running domain has attached (<c>xl pci-list &lt;domid&gt;</c>).</summary>
+    public static async Task<ISagaReply> CheckAttachmentAsync(CommandExecution execution, CheckPciAttachment command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (NoDevices(execution, command.Devices) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var vm = await execution.Driver.GetVmAsync(command.Vm, cancellationToken).ConfigureAwait(false);
+        if (vm is null)
+        {
+            return execution.Failed(new Failure(FailureCause.VmNotFound, $"No VM with uuid {command.Vm} on {execution.Driver.Target}."));
+        }
+
+        if (vm.DomId is not { } domId)
+        {
+            return execution.Invalid($"VM {command.Vm} ({vm.NameLabel}) is {vm.PowerState}: it has no domain whose PCI devices could be checked.",
+                "Start the VM first; attachment is checked on the running domain.");
+        }
+
+        var attached = (await execution.Driver.GetDomainPciAsync(domId, cancellationToken).ConfigureAwait(false)).ToHashSet();
+        var requested = command.Devices.Distinct().ToList();
+        return new PciAttachmentChecked(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm,
+            [.. requested.Where(attached.Contains)], [.. requested.Where(d => !attached.Contains(d))]);
+    }
+
+    internal static HostCommandFailed? NoDevices(CommandExecution execution, IReadOnlyList<PciAddress>? devices)
+    {
+        if (devices is null || devices.Count == 0)
+        {
+            return execution.Invalid($"{execution.Command.GetType().Name} names no device.");
+        }
+
+        var duplicates = devices.GroupBy(d => d).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        return duplicates.Count > 0
+            ? execution.Invalid($"{execution.Command.GetType().Name} names {string.Join(", ", duplicates)} more than once.")
+            : null;
+    }
+}
