@@ -61,6 +61,7 @@ public sealed class SimulatedHostBuilder
     private readonly ProductProfile _profile;
     private readonly long _seed;
     private readonly List<SimulatedPciFunction> _extraFunctions = [];
+    private readonly List<(string Name, PciAddress Function)> _extraNics = [];
     private readonly List<(string Name, GuestType Type, VmPowerState Power, KeyValuePair<string, string>[] OtherConfig)> _vms = [];
     private string _name = "xenhost-01";
     private bool _iommu = true;
@@ -107,6 +108,19 @@ public sealed class SimulatedHostBuilder
     {
         ArgumentNullException.ThrowIfNull(function);
         _extraFunctions.Add(function);
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a NIC that is not the management interface: its PCI function plus a network device <paramref name="deviceName"/>
+    /// (e.g. <c>eth2</c>) with its own PIF and network, as dom0 shows a second or third port.
+    /// </summary>
+    public SimulatedHostBuilder WithNic(SimulatedPciFunction function, string deviceName)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentException.ThrowIfNullOrWhiteSpace(deviceName);
+        _extraFunctions.Add(function);
+        _extraNics.Add((deviceName, function.Address));
         return this;
     }
 
@@ -205,6 +219,11 @@ public sealed class SimulatedHostBuilder
         }
 
         host.PciFunctions.AddRange(_extraFunctions);
+        foreach (var (name, function) in _extraNics)
+        {
+            host.NetDevices.Add(Nic(name, function, uuids, management: false));
+        }
+
         host.PciFunctions.Sort((a, b) => a.Address.CompareTo(b.Address));
 
         host.Vms.Add(new SimulatedVm

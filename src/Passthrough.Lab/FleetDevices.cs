@@ -1,0 +1,147 @@
+using System.Globalization;
+using Passthrough.Contracts.Pci;
+using Passthrough.Simulation;
+using Passthrough.Simulation.Model;
+
+namespace Passthrough.Lab;
+
+/// <summary>The kinds of passthrough candidate a simulated host carries.</summary>
+public enum FleetDeviceKind
+{
+    /// <summary>A USB 3 xHCI controller (class 0c03); XAPI has no object for it.</summary>
+    UsbController,
+
+    /// <summary>A NIC that is not the management interface (class 0200).</summary>
+    Nic,
+
+    /// <summary>An NVMe drive (class 0108).</summary>
+    Nvme,
+
+    /// <summary>The GPU (class 0300); its audio function is its sibling.</summary>
+    Gpu,
+
+    /// <summary>The GPU's HDMI audio function (class 0403).</summary>
+    GpuAudio,
+}
+
+/// <summary>A passthrough candidate of a simulated host.</summary>
+/// <param name="Address">Its BDF on the host.</param>
+/// <param name="Kind">What it is.</param>
+/// <param name="Id">vendor:device, how a guest finds it.</param>
+/// <param name="Driver">The dom0 driver that claims it at boot (and the driver a guest binds).</param>
+/// <param name="Siblings">Other functions of the same device that must travel with it (the GPU and its audio).</param>
+public sealed record FleetDevice(PciAddress Address, FleetDeviceKind Kind, PciDeviceId Id, string? Driver, IReadOnlyList<PciAddress> Siblings);
+
+/// <summary>Realises a <see cref="HostDeviceLayout"/> on a <see cref="SimulatedHostBuilder"/>.</summary>
+internal static class FleetDevices
+{
+    // Device numbers on bus 0 that the default host leaves free (it uses 00, 01, 14, 17, 1b, 1c, 1f): each extra function
+    // gets a root port at one of them and a bus of its own, as add-in cards on a real board do.
+    private const int FirstFreeSlot = 0x02;
+    private const int FirstExtraBus = 0x10;
+
+    // Uuids of extra XAPI PCI objects come from their own stream of the host's seed, far past anything the builder draws,
+    // so adding devices does not shift the uuids of the host, its VMs or its default devices.
+    private const long DeviceUuidCounterBase = 1_000_000;
+
+    public static IReadOnlyList<FleetDevice> Apply(SimulatedHostBuilder builder, HostDeviceLayout layout, long hostSeed)
+    {
+        var uuids = new UuidSource { Seed = hostSeed, Counter = DeviceUuidCounterBase };
+        var devices = new List<FleetDevice>
+        {
+            new(DefaultDevices.UsbController, FleetDeviceKind.UsbController, PciDeviceId.Create(0x8086, 0xa36d), "xhci_hcd", []),
+            new(DefaultDevices.PassthroughNic, FleetDeviceKind.Nic, PciDeviceId.Create(0x8086, 0x1533), "igb", []),
+            new(DefaultDevices.Nvme, FleetDeviceKind.Nvme, PciDeviceId.Create(0x144d, 0xa808), "nvme", []),
+            new(DefaultDevices.Gpu, FleetDeviceKind.Gpu, PciDeviceId.Create(0x10de, 0x1188), null, [DefaultDevices.GpuAudio]),
+            new(DefaultDevices.GpuAudio, FleetDeviceKind.GpuAudio, PciDeviceId.Create(0x10de, 0x0e0a), "snd_hda_intel", [DefaultDevices.Gpu]),
+        };
+        var slot = 0;
+        for (var i = 1; i < layout.UsbControllers; i++)
+        {
+            var (port, address) = NextSlot(ref slot);
+            builder.WithFunction(RootPort(port, address));
+            builder.WithFunction(new SimulatedPciFunction
+            {
+                Address = address,
+                VendorId = 0x1b21,
+                DeviceId = 0x1242,
+                SubsystemVendorId = 0x1b21,
+                SubsystemDeviceId = 0x1242,
+                Class = PciClass.Create(0x0c, 0x03, 0x30),
+                VendorName = "ASMedia Technology Inc.",
+                DeviceName = "ASM1142 USB 3.1 Host Controller",
+                DefaultDriver = "xhci_hcd",
+                UpstreamBridge = port,
+            });
+            devices.Add(new(address, FleetDeviceKind.UsbController, PciDeviceId.Create(0x1b21, 0x1242), "xhci_hcd", []));
+        }
+
+        for (var i = 1; i < layout.Nics; i++)
+        {
+            var (port, address) = NextSlot(ref slot);
+            builder.WithFunction(RootPort(port, address));
+            builder.WithNic(
+                new SimulatedPciFunction
+                {
+                    Address = address,
+                    VendorId = 0x8086,
+                    DeviceId = 0x1533,
+                    SubsystemVendorId = 0x8086,
+                    SubsystemDeviceId = 0x0001,
+                    Class = PciClass.Create(0x02, 0x00),
+                    Revision = 0x03,
+                    VendorName = "Intel Corporation",
+                    DeviceName = "I210 Gigabit Network Connection",
+                    DefaultDriver = "igb",
+                    XapiUuid = uuids.Next(),
+                    UpstreamBridge = port,
+                },
+                // eth0 is the management NIC and eth1 the default passthrough NIC.
+                string.Create(CultureInfo.InvariantCulture, $"eth{i + 1}"));
+            devices.Add(new(address, FleetDeviceKind.Nic, PciDeviceId.Create(0x8086, 0x1533), "igb", []));
+        }
+
+        for (var i = 1; i < layout.NvmeDrives; i++)
+        {
+            var (port, address) = NextSlot(ref slot);
+            builder.WithFunction(RootPort(port, address));
+            builder.WithFunction(new SimulatedPciFunction
+            {
+                Address = address,
+                VendorId = 0x144d,
+                DeviceId = 0xa808,
+                SubsystemVendorId = 0x144d,
+                SubsystemDeviceId = 0xa801,
+                Class = PciClass.Create(0x01, 0x08, 0x02),
+                VendorName = "Samsung Electronics Co Ltd",
+                DeviceName = "NVMe SSD Controller SM981/PM981/PM983",
+                DefaultDriver = "nvme",
+                XapiUuid = uuids.Next(),
+                UpstreamBridge = port,
+            });
+            devices.Add(new(address, FleetDeviceKind.Nvme, PciDeviceId.Create(0x144d, 0xa808), "nvme", []));
+        }
+
+        return [.. devices.OrderBy(d => d.Address)];
+    }
+
+    private static (PciAddress Port, PciAddress Function) NextSlot(ref int slot)
+    {
+        var port = PciAddress.Create(0, 0, FirstFreeSlot + slot, 0);
+        var function = PciAddress.Create(0, FirstExtraBus + slot, 0, 0);
+        slot++;
+        return (port, function);
+    }
+
+    private static SimulatedPciFunction RootPort(PciAddress port, PciAddress below) => new()
+    {
+        Address = port,
+        VendorId = 0x8086,
+        DeviceId = (ushort)(0xa330 + below.Bus - FirstExtraBus),
+        Class = PciClass.Create(0x06, 0x04),
+        Revision = 0xf0,
+        VendorName = "Intel Corporation",
+        DeviceName = "Cannon Lake PCH PCI Express Root Port",
+        DefaultDriver = "pcieport",
+    };
+}
