@@ -15,6 +15,10 @@ internal static class CliApplication
         var guest = new Command("guest", "Look inside a VM: Xen guest type, pcifront, PCI devices, and whether expected devices arrived.");
         guest.Subcommands.Add(GuestProbeCommand.Build(environment));
         root.Subcommands.Add(guest);
+        root.Subcommands.Add(SagaCommands.Assign(environment));
+        root.Subcommands.Add(SagaCommands.Release(environment));
+        root.Subcommands.Add(SagaCommands.Status(environment));
+        root.Subcommands.Add(SagaCommands.Watch(environment));
         return root;
     }
 

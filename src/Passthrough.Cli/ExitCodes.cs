@@ -32,4 +32,16 @@ internal static class ExitCodes
 
     /// <summary>The guest could not be probed at all (unreachable, not a Linux root, PowerShell failed).</summary>
     public const int CouldNotProbe = 11;
+
+    /// <summary>The saga rolled back: nothing changed on the host (the cause is printed).</summary>
+    public const int RolledBack = 20;
+
+    /// <summary>The saga failed and so did its rollback: a person must fix what it printed (alert on this one).</summary>
+    public const int RollbackFailed = 21;
+
+    /// <summary>The coordinator refused the request because another saga holds the device or the VM (409).</summary>
+    public const int Conflict = 22;
+
+    /// <summary>The coordinator has no such saga (404).</summary>
+    public const int NotFound = 23;
 }

@@ -1,3 +1,5 @@
+using System.Net;
+using Passthrough.Cli.Coordinator;
 using Passthrough.Contracts.Messaging;
 using Passthrough.Guest;
 using Passthrough.Shell;
@@ -12,6 +14,8 @@ internal static class Failures
     {
         var (code, line, hint) = exception switch
         {
+            CoordinatorApiException api => (Classify(api.Status), Describe(api), null),
+            CoordinatorUnreachableException => (ExitCodes.Unreachable, exception.Message, null),
             GuestProbeException probe => (ExitCodes.CouldNotProbe, $"could not probe the guest{(probe.Cause == FailureCause.Unknown ? string.Empty : $" ({probe.Cause})")}: {probe.Message}", null),
             FormatException or ArgumentException => (ExitCodes.Usage, exception.Message, null),
             Dom0Exception dom0 => (Classify(dom0.Cause), dom0.Failure.Message, dom0.Failure.FixHint),
@@ -31,6 +35,33 @@ internal static class Failures
         }
 
         return code;
+    }
+
+    private static int Classify(HttpStatusCode status) => status switch
+    {
+        HttpStatusCode.BadRequest => ExitCodes.Usage,
+        HttpStatusCode.Conflict => ExitCodes.Conflict,
+        HttpStatusCode.NotFound => ExitCodes.NotFound,
+        _ => ExitCodes.Failure,
+    };
+
+    // The coordinator's own words, then what it points at: the field it refused, or the saga that holds the resource
+    // (with the command that shows it), so the operator knows what to fix or what to wait for.
+    private static string Describe(CoordinatorApiException api)
+    {
+        var error = api.Error;
+        var text = $"coordinator refused ({(int)api.Status}): {error.Error}";
+        if (error.Field is { } field)
+        {
+            text += $" [field: {field}]";
+        }
+
+        if (error.HeldBy is { } holder)
+        {
+            text += $" [held by saga {holder:D}{(error.Resource is { } resource ? $", {resource}" : string.Empty)}; see: passthrough status {holder:D}]";
+        }
+
+        return text;
     }
 
     private static int Classify(FailureCause cause) => cause switch
