@@ -16,4 +16,13 @@ public static class ServiceHosting
         builder.Services.AddWindowsService(options => options.ServiceName = serviceName);
         return builder;
     }
+
+    /// <summary>The same defaults for any host builder, e.g. a <c>WebApplicationBuilder</c> (the coordinator serves HTTP).</summary>
+    public static IHostApplicationBuilder UsePassthroughServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSystemd();
+        builder.Services.AddWindowsService(options => options.ServiceName = serviceName);
+        return builder;
+    }
 }

@@ -28,4 +28,14 @@ public interface ISagaStateReader<TSaga>
     /// <param name="take">How many to return; 1 to 1000.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<IReadOnlyList<SagaRecord<TSaga>>> ListAsync(int skip, int take, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One page of instances whose stored state is not <paramref name="excludedState"/> (e.g. every unfinished saga),
+    /// newest first; the database filters, so finished sagas are never read.
+    /// </summary>
+    /// <param name="excludedState">The state name to leave out.</param>
+    /// <param name="skip">How many of the newest matches to pass over; 0 or more.</param>
+    /// <param name="take">How many to return; 1 to 1000.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    Task<IReadOnlyList<SagaRecord<TSaga>>> ListExceptStateAsync(string excludedState, int skip, int take, CancellationToken cancellationToken);
 }

@@ -121,6 +121,13 @@ internal sealed class PostgresSagaStoreDatabase : SagaStoreDatabase
                     last_error    text        NULL
                 );
                 CREATE INDEX IF NOT EXISTS {ScheduledMessageTable}_due ON {ScheduledMessageTable} (due_at);
+                CREATE TABLE IF NOT EXISTS {ClaimTable} (
+                    resource   text        NOT NULL PRIMARY KEY,
+                    saga_id    uuid        NOT NULL,
+                    kind       text        NOT NULL,
+                    claimed_at timestamptz NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS {ClaimTable}_saga ON {ClaimTable} (saga_id);
                 """, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -15,6 +15,7 @@ internal abstract class SagaStoreDatabase : IAsyncDisposable, IDisposable
 {
     public const string SagaTable = "passthrough_saga";
     public const string ScheduledMessageTable = "passthrough_scheduled_message";
+    public const string ClaimTable = "passthrough_claim";
 
     private readonly Lock _schemaGate = new();
     private Task? _schema;

@@ -192,7 +192,16 @@ internal sealed class SagaTable<TSaga> : ISagaStateReader<TSaga>
         }
     }
 
-    public async Task<IReadOnlyList<SagaRecord<TSaga>>> ListAsync(int skip, int take, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SagaRecord<TSaga>>> ListAsync(int skip, int take, CancellationToken cancellationToken) =>
+        ListPageAsync(null, skip, take, cancellationToken);
+
+    public Task<IReadOnlyList<SagaRecord<TSaga>>> ListExceptStateAsync(string excludedState, int skip, int take, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(excludedState);
+        return ListPageAsync(excludedState, skip, take, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<SagaRecord<TSaga>>> ListPageAsync(string? excludedState, int skip, int take, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
         ArgumentOutOfRangeException.ThrowIfLessThan(take, 1);
@@ -201,13 +210,26 @@ internal sealed class SagaTable<TSaga> : ISagaStateReader<TSaga>
         var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            await using var command = _database.CreateCommand(connection, $"""
-                SELECT current_state, version, data, created_at, updated_at
-                  FROM {Table} WHERE saga_type = @type
-                 ORDER BY created_at DESC, correlation_id DESC
-                 LIMIT @take OFFSET @skip
-                """);
+            // A NULL state counts as "not the excluded state" (IS DISTINCT FROM on both databases).
+            await using var command = _database.CreateCommand(connection, excludedState is null
+                ? $"""
+                  SELECT current_state, version, data, created_at, updated_at
+                    FROM {Table} WHERE saga_type = @type
+                   ORDER BY created_at DESC, correlation_id DESC
+                   LIMIT @take OFFSET @skip
+                  """
+                : $"""
+                  SELECT current_state, version, data, created_at, updated_at
+                    FROM {Table} WHERE saga_type = @type AND current_state IS DISTINCT FROM @excluded
+                   ORDER BY created_at DESC, correlation_id DESC
+                   LIMIT @take OFFSET @skip
+                  """);
             SagaStoreDatabase.AddText(command, "type", _typeName);
+            if (excludedState is not null)
+            {
+                SagaStoreDatabase.AddText(command, "excluded", excludedState);
+            }
+
             SagaStoreDatabase.AddInt64(command, "take", take);
             SagaStoreDatabase.AddInt64(command, "skip", skip);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

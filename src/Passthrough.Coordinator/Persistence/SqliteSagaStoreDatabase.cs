@@ -144,6 +144,13 @@ internal sealed class SqliteSagaStoreDatabase : SagaStoreDatabase
                     last_error    TEXT    NULL
                 );
                 CREATE INDEX IF NOT EXISTS {ScheduledMessageTable}_due ON {ScheduledMessageTable} (due_at);
+                CREATE TABLE IF NOT EXISTS {ClaimTable} (
+                    resource   TEXT    NOT NULL PRIMARY KEY,
+                    saga_id    TEXT    NOT NULL,
+                    kind       TEXT    NOT NULL,
+                    claimed_at INTEGER NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS {ClaimTable}_saga ON {ClaimTable} (saga_id);
                 """, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -31,3 +31,10 @@ internal static class HostExtensions
         return record!;
     }
 }
+
+internal static class ScheduledMessages
+{
+    /// <summary>How many scheduled messages wait in the store of the host owning <paramref name="services"/>.</summary>
+    public static Task<long> ScheduledCountAsync(this IServiceProvider services) =>
+        services.GetRequiredService<ScheduledMessageTable>().CountAsync(TestContext.Current.CancellationToken);
+}
