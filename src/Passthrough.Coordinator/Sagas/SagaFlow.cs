@@ -424,9 +424,15 @@ public sealed class SagaFlow
 
             // A revert needs the snapshot's uuid and a halted VM: halted before the saga, or halted by its shutdown.
             var knownHalted = saga.Preflight?.PowerState == VmPowerState.Halted || saga.ShutdownSucceeded;
-            if (saga.PassthroughOptions!.Snapshot == SnapshotPolicy.RevertOnFailure && saga.SnapshotId is not null && knownHalted)
+            if (saga.PassthroughOptions!.Snapshot == SnapshotPolicy.RevertOnFailure && saga.SnapshotId is not null)
             {
-                plan.Add(FlowAction.RevertSnapshot);
+                // Without a halted VM nothing after the shutdown ran (the steps are sequential), so the VM's configuration
+                // is untouched: there is nothing to revert, but the snapshot the saga took must still go.
+                if (knownHalted)
+                {
+                    plan.Add(FlowAction.RevertSnapshot);
+                }
+
                 plan.Add(FlowAction.DestroyRevertedSnapshot);
             }
 
