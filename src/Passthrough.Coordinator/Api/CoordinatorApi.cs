@@ -111,8 +111,16 @@ public static class CoordinatorApi
         var services = http.RequestServices;
         var claims = services.GetRequiredService<ResourceClaimStore>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CoordinatorApi).FullName!);
-        var claim = await claims.TryClaimAsync(sagaId, kind, ResourceClaimStore.KeysFor(target.Host, target.Vm, target.Devices), http.RequestAborted)
-            .ConfigureAwait(false);
+        var keys = ResourceClaimStore.KeysFor(target.Host, target.Vm, target.Devices);
+        var claim = await claims.TryClaimAsync(sagaId, kind, keys, http.RequestAborted).ConfigureAwait(false);
+        if (!claim.Succeeded && await HasFinishedAsync(services, claim.HeldBy!.Value, http.RequestAborted).ConfigureAwait(false))
+        {
+            // The holder has ended but its SagaFinished has not reached the claim consumer yet: an operator who saw the
+            // outcome and submits again must not be refused for a saga that is over.
+            await claims.ReleaseAsync(claim.HeldBy.Value, http.RequestAborted).ConfigureAwait(false);
+            claim = await claims.TryClaimAsync(sagaId, kind, keys, http.RequestAborted).ConfigureAwait(false);
+        }
+
         if (!claim.Succeeded)
         {
             return Results.Json(new ApiError($"{claim.Resource} is held by saga {claim.HeldBy}, which has not finished; wait for it (GET " +
@@ -137,6 +145,12 @@ public static class CoordinatorApi
         CoordinatorLog.Accepted(logger, kind, sagaId, target.Vm.ToString(), target.Host.ToString(), target.RequestedBy);
         var location = $"{ApiRoutes.Sagas}/{sagaId}";
         return new LocationResult(Results.Json(new SagaAccepted(sagaId, kind, location), Json, statusCode: StatusCodes.Status202Accepted), location);
+    }
+
+    private static async Task<bool> HasFinishedAsync(IServiceProvider services, Guid sagaId, CancellationToken cancellationToken)
+    {
+        var record = await services.GetRequiredService<ISagaStateReader<PassthroughSagaState>>().GetAsync(sagaId, cancellationToken).ConfigureAwait(false);
+        return record?.Instance.Outcome is not null;
     }
 
     private static async Task<IResult> GetSagaAsync(HttpContext http, string id)
