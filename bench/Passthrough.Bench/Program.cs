@@ -35,6 +35,24 @@ foreach (var (step, stats) in sagas.PerStep.OrderBy(p => p.Key, StringComparer.O
 }
 
 Console.WriteLine();
+Console.WriteLine("Where one step's time goes (sequential sagas, medians are per segment and need not add up to the step's median):");
+Console.WriteLine("| segment | n | p50 ms | p90 ms | p99 ms | max ms |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+foreach (var (segment, stats) in sagas.Breakdown)
+{
+    Row(segment, stats);
+}
+
+Console.WriteLine();
+Console.WriteLine("Consumer time per message (sequential sagas):");
+Console.WriteLine("| endpoint: message | n | p50 ms | p90 ms | p99 ms | max ms |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+foreach (var (consumer, stats) in sagas.Consumers)
+{
+    Row(consumer, stats);
+}
+
+Console.WriteLine();
 Console.WriteLine(string.Create(inv, $"step p50 / raw p50 = {ratio:0.00} (target <= 2.00: {(ratio <= 2.0 ? "met" : $"MISSED by {(ratio - 2.0) * raw50:0.000} ms per step")})"));
 Console.WriteLine(string.Create(inv, $"throughput: {sagas.ConcurrentSagas} passthrough sagas on {sagas.ConcurrentHosts} hosts at once: {sagas.Completed} completed in {sagas.ConcurrentSeconds:0.00} s = {sagas.SagasPerSecond:0.0} sagas/s"));
 
@@ -45,6 +63,8 @@ var report = new
     raw,
     sagaStep = sagas.HostStepRoundTrip,
     perStep = sagas.PerStep,
+    breakdown = sagas.Breakdown.ToDictionary(b => b.Segment, b => b.Stats),
+    consumers = sagas.Consumers.ToDictionary(c => c.Consumer, c => c.Stats),
     hostAgentAlone = agentAlone,
     hostAgentDom0 = agentDom0,
     stepP50OverRawP50 = ratio,

@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Passthrough.Contracts.Api;
 using Passthrough.Contracts.CoordinatorEvents;
 using Passthrough.Contracts.Messaging;
+using Passthrough.Coordinator.Persistence;
+using Passthrough.Coordinator.Sagas;
 using Passthrough.Lab;
 using Passthrough.Simulation;
 using Passthrough.Simulation.Model;
@@ -18,7 +22,9 @@ internal sealed record SagaBenchResult(
     int ConcurrentHosts,
     double ConcurrentSeconds,
     double SagasPerSecond,
-    int Completed);
+    int Completed,
+    IReadOnlyList<(string Segment, LatencyStats Stats)> Breakdown,
+    IReadOnlyList<(string Consumer, LatencyStats Stats)> Consumers);
 
 /// <summary>
 /// Saga measurements on the whole system over RabbitMQ with the durable SQLite store and zero-latency simulated hosts:
@@ -37,6 +43,8 @@ internal static class SagaBench
     {
         var perStep = new Dictionary<SagaStep, List<TimeSpan>>();
         var all = new List<TimeSpan>();
+        var segments = new Dictionary<string, List<TimeSpan>>(StringComparer.Ordinal);
+        IReadOnlyList<(string, LatencyStats)> consumers;
 
         // (1) Sequential assign + release pairs on one host, one saga at a time: the step round trip with nothing queued.
         await using (var run = await BenchRun.StartAsync(hosts: 1, vmsPerHost: 2, cancellationToken).ConfigureAwait(false))
@@ -44,13 +52,20 @@ internal static class SagaBench
             var vm = run.Fleet.Vms.First(v => v.GuestType == GuestType.HVM);
             var device = vm.Host.Devices.First(d => d.Kind == FleetDeviceKind.Nic);
             string[] devices = [device.Address.ToString()];
+            var bus = run.Runtime.Services.GetRequiredService<IBus>();
+            var timeline = new StepTimeline();
+            using var consumeObserver = bus.ConnectConsumeObserver(timeline);
+            using var sendObserver = bus.ConnectSendObserver(timeline);
+            using var publishObserver = bus.ConnectPublishObserver(timeline);
             for (var i = 0; i < sequentialPairs; i++)
             {
                 var assign = await run.Runtime.SubmitPassthroughAsync(new PassthroughRequestBody(vm.Host.HostId.ToString(), vm.VmId.ToString(), devices, null, "bench"), cancellationToken).ConfigureAwait(false);
-                await CollectAsync(run, assign.Id, perStep, all, cancellationToken).ConfigureAwait(false);
+                await CollectAsync(run, assign.Id, perStep, all, timeline, segments, cancellationToken).ConfigureAwait(false);
                 var release = await run.Runtime.SubmitReleaseAsync(new ReleaseRequestBody(vm.Host.HostId.ToString(), vm.VmId.ToString(), devices, RequestedBy: "bench"), cancellationToken).ConfigureAwait(false);
-                await CollectAsync(run, release.Id, perStep, all, cancellationToken).ConfigureAwait(false);
+                await CollectAsync(run, release.Id, perStep, all, timeline, segments, cancellationToken).ConfigureAwait(false);
             }
+
+            consumers = [.. timeline.Consumes.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, LatencyStats.From(c.Value)))];
         }
 
         // (2) Throughput: every planned assignment of a fleet at once.
@@ -77,10 +92,24 @@ internal static class SagaBench
             fleetHosts,
             seconds,
             submitted / seconds,
-            completed);
+            completed,
+            [.. SegmentNames.Where(segments.ContainsKey).Select(name => (name, LatencyStats.From(segments[name])))],
+            consumers);
     }
 
-    private static async Task CollectAsync(BenchRun run, Guid id, Dictionary<SagaStep, List<TimeSpan>> perStep, List<TimeSpan> all, CancellationToken cancellationToken)
+    /// <summary>The segments of a step round trip, in order; they add up to the step's time.</summary>
+    private static readonly string[] SegmentNames =
+    [
+        "1 coordinator: step decided -> command handed to the transport (saga saved, outbox released)",
+        "2 command: send -> host agent consume starts (broker, prefetch, endpoint queueing)",
+        "3 host agent: consume starts -> reply publish starts (record lookup + started row, dom0, completed row)",
+        "4 reply: publish starts -> saga consume starts (confirm, broker, saga endpoint)",
+        "5 coordinator: saga consume starts -> reply recorded (load + deserialise the saga)",
+        "  (after the step: reply recorded -> saga consume ends: save, outbox sends of the next command, events, deadline)",
+    ];
+
+    private static async Task CollectAsync(BenchRun run, Guid id, Dictionary<SagaStep, List<TimeSpan>> perStep, List<TimeSpan> all,
+        StepTimeline timeline, Dictionary<string, List<TimeSpan>> segments, CancellationToken cancellationToken)
     {
         var saga = await run.Runtime.WaitForOutcomeAsync(id, TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
         if (saga.Outcome != SagaOutcome.Completed)
@@ -99,6 +128,42 @@ internal static class SagaBench
 
             list.Add(duration);
         }
+
+        // The command ids are in the stored history (the API view leaves them out).
+        var stored = await run.Runtime.Services.GetRequiredService<ISagaStateReader<PassthroughSagaState>>().GetAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Saga {id} is not in the store.");
+        foreach (var record in stored.Instance.History.Where(r => HostSteps.Contains(r.Step) && r.FinishedAt is not null))
+        {
+            if (timeline.Find(record.CommandId) is not
+                {
+                    CommandSendStart: { } send, AgentConsumeStart: { } agent, ReplyPublishStart: { } reply, SagaConsumeStart: { } sagaIn,
+                } stamps)
+            {
+                continue;
+            }
+
+            var finished = record.FinishedAt!.Value;
+            TimeSpan[] parts = [send - record.StartedAt, agent - send, reply - agent, sagaIn - reply, finished - sagaIn];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                Add(segments, SegmentNames[i], parts[i]);
+            }
+
+            if (stamps.SagaConsumeEnd is { } sagaOut)
+            {
+                Add(segments, SegmentNames[5], sagaOut - finished);
+            }
+        }
+    }
+
+    private static void Add(Dictionary<string, List<TimeSpan>> segments, string name, TimeSpan value)
+    {
+        if (!segments.TryGetValue(name, out var list))
+        {
+            segments[name] = list = [];
+        }
+
+        list.Add(value);
     }
 }
 
@@ -108,6 +173,10 @@ internal static class SagaBench
 /// </summary>
 internal sealed class BenchRun : IAsyncDisposable
 {
+    // MassTransit keeps the first bus's logger factory in a static: every runtime of this process must share one, or
+    // the second runtime's bus asks the first one's disposed factory for loggers.
+    private static readonly Microsoft.Extensions.Logging.ILoggerFactory Loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(_ => { });
+
     private readonly string _directory;
 
     private readonly RabbitMqVirtualHost _vhost;
@@ -143,6 +212,7 @@ internal sealed class BenchRun : IAsyncDisposable
             Fleet = fleet,
             StateDirectory = directory,
             RabbitMq = vhost.Uri,
+            Loggers = Loggers,
             Supervisor = o => o.PollInterval = TimeSpan.FromMilliseconds(20),
         }, cancellationToken).ConfigureAwait(false);
         return new BenchRun(fleet, runtime, directory, vhost);
