@@ -66,6 +66,33 @@ public sealed class DetachTests
     }
 
     [Fact]
+    public async Task Undoing_one_sagas_detach_keeps_the_hide_entries_another_saga_added_since()
+    {
+        var sim = new SimHost(ProductProfile.XcpNg82);
+        await using var agent = await AgentHost.StartAsync(sim);
+        var first = await agent.AskAsync<PciDevicesDetached>(sim.Id, Detach(sim, HideMode.Dynamic, DefaultDevices.PassthroughNic));
+        var second = await agent.AskAsync<PciDevicesDetached>(sim.Id, Detach(sim, HideMode.Dynamic, DefaultDevices.UsbController));
+        Assert.Equal("(0000:03:00.0)(0000:00:14.0)", sim.NextBootHide);
+
+        // The first saga rolls back while the second holds its device: only the first saga's entry may go.
+        await agent.AskAsync<PciDetachUndone>(sim.Id, Undo(sim, first.Record));
+
+        Assert.Equal("(0000:00:14.0)", sim.NextBootHide);
+        Assert.Equal("igb", sim.DriverOf(DefaultDevices.PassthroughNic));
+        Assert.Equal("pciback", sim.DriverOf(DefaultDevices.UsbController));
+
+        // A synthesised record (the detach never answered) must not erase it either.
+        var synthesised = new DetachRecord(HideMode.Dynamic, [new DriverBinding(DefaultDevices.PassthroughNic, "igb", true)], "", null, [], false);
+        await agent.AskAsync<PciDetachUndone>(sim.Id, Undo(sim, synthesised));
+        Assert.Equal("(0000:00:14.0)", sim.NextBootHide);
+
+        // When the second saga rolls back too, its entry goes and the host has no hide list again, as at the start.
+        await agent.AskAsync<PciDetachUndone>(sim.Id, Undo(sim, second.Record));
+        Assert.Null(sim.NextBootHide);
+        Assert.Equal("xhci_hcd", sim.DriverOf(DefaultDevices.UsbController));
+    }
+
+    [Fact]
     public async Task Undo_is_a_no_op_when_nothing_changed()
     {
         var sim = new SimHost();

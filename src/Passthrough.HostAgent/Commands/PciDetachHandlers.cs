@@ -165,7 +165,7 @@ public sealed class PciDetachHandlers
         string? hideList = null;
         if (command.Record.PreviousHideList is { } previous)
         {
-            await RestoreHideListAsync(driver, previous, cancellationToken).ConfigureAwait(false);
+            await RestoreOwnHideEntriesAsync(driver, command.Record, previous, cancellationToken).ConfigureAwait(false);
             hideList = await driver.ReadNextBootHideListTextAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -230,6 +230,51 @@ public sealed class PciDetachHandlers
         }
 
         return true;
+    }
+
+    // The hide list belongs to the host, not to one saga: between this detach and its undo, other sagas on the host may
+    // have hidden or released their own devices (host commands are serialised, sagas are not). Writing the previous text
+    // back blindly would erase their entries. So: make each of this record's devices hidden or not exactly as before,
+    // leave every other entry as it is now, and write the previous text byte for byte when that comes to the same set
+    // (always the case when nobody else touched the list).
+    private static async Task RestoreOwnHideEntriesAsync(Dom0Driver driver, DetachRecord record, string previous, CancellationToken cancellationToken)
+    {
+        var current = await driver.ReadNextBootHideListTextAsync(cancellationToken).ConfigureAwait(false);
+        if (current == previous)
+        {
+            return;
+        }
+
+        if (!Dom0HideList.TryParse(previous, out var before, out _) || !Dom0HideList.TryParse(current, out var now, out _))
+        {
+            // Entries cannot be told apart in a malformed list: the exact previous text is the only faithful undo.
+            await RestoreHideListAsync(driver, previous, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // This record's devices: those it bound, and those its write added to the list (a reboot mode binds none now).
+        var added = record.NewHideList is { } newText && Dom0HideList.TryParse(newText, out var written, out _)
+            ? written.List.Entries.Where(address => !before.List.Contains(address))
+            : [];
+        var ours = (record.Bindings ?? []).Select(b => b.Address).Concat(added).Distinct().ToList();
+        var hiddenBefore = ours.Where(before.List.Contains).ToList();
+        var notHiddenBefore = ours.Where(address => !before.List.Contains(address)).ToList();
+        var target = now.List.Remove(notHiddenBefore).Add(hiddenBefore);
+        if (target.Entries.ToHashSet().SetEquals(before.List.Entries))
+        {
+            await RestoreHideListAsync(driver, previous, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (notHiddenBefore.Any(now.List.Contains))
+        {
+            await driver.RemoveHideAsync(notHiddenBefore, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (hiddenBefore.Any(address => !now.List.Contains(address)))
+        {
+            await driver.PersistHideAsync(hiddenBefore, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static async Task RestoreHideListAsync(Dom0Driver driver, string previous, CancellationToken cancellationToken)
