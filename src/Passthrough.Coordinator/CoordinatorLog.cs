@@ -26,6 +26,9 @@ internal static partial class CoordinatorLog
     [LoggerMessage(2010, LogLevel.Warning, "Watchdog: saga {SagaId} still waits for {Action} command {CommandId}, due at {DeadlineAt:O}; raising its deadline")]
     public static partial void DeadlineRaised(ILogger logger, Guid sagaId, FlowAction action, Guid commandId, DateTimeOffset deadlineAt);
 
+    [LoggerMessage(2013, LogLevel.Information, "Watchdog: saga {SagaId} waits for {Action} command {CommandId} sent before this coordinator started; sending it again")]
+    public static partial void CommandResent(ILogger logger, Guid sagaId, FlowAction action, Guid commandId);
+
     [LoggerMessage(2011, LogLevel.Information, "Watchdog: released {Count} claim(s) of saga {SagaId} ({Reason})")]
     public static partial void ClaimsReleased(ILogger logger, int count, Guid sagaId, string reason);
 

@@ -57,6 +57,11 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
         Reply(() => GuestProbedOverSsh);
         Reply(() => GuestDevicesVerified);
         Reply(() => HostCommandFailed);
+        Event(() => ResendRequested, e =>
+        {
+            e.CorrelateById(context => context.Message.SagaId);
+            e.OnMissingInstance(m => m.Discard());
+        });
 
         Schedule(() => Deadline, x => x.DeadlineToken, schedule =>
         {
@@ -95,7 +100,8 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
             // AnyReceived, not Received: the watchdog raises deadlines without a scheduling token; the command id is
             // what makes a deadline count.
             Apply(When(Deadline.AnyReceived).ThenAsync(context =>
-                DispatchAsync(context, _flow.OnDeadline(context.Saga, context.Message.CommandId, _time.GetUtcNow())))));
+                DispatchAsync(context, _flow.OnDeadline(context.Saga, context.Message.CommandId, _time.GetUtcNow())))),
+            When(ResendRequested).ThenAsync(context => DispatchAsync(context, _flow.OnResend(context.Saga, context.Message.CommandId))));
 
         // A late reply, a repeated request or a lost deadline after the end changes nothing.
         OnUnhandledEvent(context => context.Ignore());
@@ -142,6 +148,9 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
     public Event<GuestDevicesVerified> GuestDevicesVerified { get; private set; } = null!;
 
     public Event<HostCommandFailed> HostCommandFailed { get; private set; } = null!;
+
+    /// <summary>The watchdog asks for the pending command again after a restart.</summary>
+    public Event<ResendPendingCommand> ResendRequested { get; private set; } = null!;
 
     public Schedule<PassthroughSagaState, StepDeadlineExpired> Deadline { get; private set; } = null!;
 

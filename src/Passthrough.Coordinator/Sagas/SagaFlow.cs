@@ -153,6 +153,25 @@ public sealed class SagaFlow
         return Conclude(saga, pending, failure, failure.Message, now);
     }
 
+    /// <summary>
+    /// The pending command again, with the same command id and attempt (after a coordinator restart); nothing is recorded
+    /// and the deadline stays, so the step's history and timing are those of the first send.
+    /// </summary>
+    public FlowDecision OnResend(PassthroughSagaState saga, Guid commandId)
+    {
+        ArgumentNullException.ThrowIfNull(saga);
+        if (Ignore(saga, commandId) is { } ignored)
+        {
+            return ignored;
+        }
+
+        var pending = saga.Pending!;
+        var (destination, _, command) = Build(saga, pending.Action, pending.Step, pending.Attempt, pending.CommandId);
+        var decision = new FlowDecision();
+        decision.Commands.Add(new OutgoingCommand(destination, command));
+        return decision;
+    }
+
     private static FlowDecision? Ignore(PassthroughSagaState saga, Guid commandId)
     {
         if (saga.Phase == SagaPhase.Finished)

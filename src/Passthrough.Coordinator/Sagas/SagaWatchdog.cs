@@ -23,6 +23,8 @@ public sealed class SagaWatchdog : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<SagaWatchdog> _logger;
     private readonly CoordinatorOptions _options;
+    private readonly DateTimeOffset _startedAt;
+    private bool _resentAfterStart;
 
     public SagaWatchdog(IServiceProvider services, IOptions<CoordinatorOptions> options, TimeProvider time, ILogger<SagaWatchdog> logger)
     {
@@ -31,6 +33,7 @@ public sealed class SagaWatchdog : BackgroundService
         _time = time;
         _logger = logger;
         _options = options.Value;
+        _startedAt = time.GetUtcNow();
     }
 
     /// <summary>One pass: raises overdue deadlines and releases stale claims.</summary>
@@ -52,6 +55,13 @@ public sealed class SagaWatchdog : BackgroundService
                     CoordinatorLog.DeadlineRaised(_logger, record.Instance.CorrelationId, pending.Action, pending.CommandId, pending.DeadlineAt);
                     await bus.Publish(new StepDeadlineExpired(record.Instance.CorrelationId, pending.CommandId), cancellationToken).ConfigureAwait(false);
                 }
+                else if (record.Instance.Pending is { } waiting && !_resentAfterStart && waiting.SentAt < _startedAt)
+                {
+                    // Sent by a previous coordinator process, which may have died between saving the saga and its outbox
+                    // sending: send it once more rather than wait for the deadline to fail a step that never began.
+                    CoordinatorLog.CommandResent(_logger, record.Instance.CorrelationId, waiting.Action, waiting.CommandId);
+                    await bus.Publish(new ResendPendingCommand(record.Instance.CorrelationId, waiting.CommandId), cancellationToken).ConfigureAwait(false);
+                }
             }
 
             if (page.Count < PageSize)
@@ -59,6 +69,8 @@ public sealed class SagaWatchdog : BackgroundService
                 break;
             }
         }
+
+        _resentAfterStart = true;
 
         var orphanGrace = _options.Scale(_options.OrphanClaimGrace);
         foreach (var holder in (await claims.ListAsync(cancellationToken).ConfigureAwait(false)).GroupBy(claim => claim.SagaId))

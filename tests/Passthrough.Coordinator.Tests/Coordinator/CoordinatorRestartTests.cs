@@ -64,21 +64,22 @@ public sealed class CoordinatorRestartTests
         using var directory = new TempDirectory();
         var agents = new AgentScript();
         using var agentHost = await StartAgentsAsync(vhost.Uri, agents);
-        var settings = new HarnessSettings(directory.Path) { RabbitMq = vhost.Uri, TimeScale = 0.01 };
+        // 0.02: a 2.4 s preflight deadline that a loaded CI machine still meets, a 12 s snapshot deadline the test removes.
+        var settings = new HarnessSettings(directory.Path) { RabbitMq = vhost.Uri, TimeScale = 0.02 };
         await using var coordinator = await CoordinatorHarness.StartAsync(settings);
 
         // Simulate a kill between the save and the outbox: the saga waits for a command nobody got, with no deadline.
         agents.Decide = command => command is SnapshotVm ? Answer.Silence : Answer.Succeed;
         var id = await coordinator.SubmitPassthroughAsync(new PassthroughRequestBody(Host, Vm, [ScriptedHost.Usb.ToString()]));
         await Eventually.HoldsAsync(async () => (await coordinator.GetStoredAsync(id))?.Instance.Pending?.Step == Contracts.Messaging.SagaStep.Snapshot,
-            "the saga waits for the snapshot");
+            "the saga waits for the snapshot", TimeSpan.FromSeconds(30));
         var scheduled = coordinator.Services.GetRequiredService<Passthrough.Coordinator.Persistence.ScheduledMessageTable>();
         var token = (await coordinator.GetStoredAsync(id))!.Instance.DeadlineToken!.Value;
         await Eventually.HoldsAsync(async () => await scheduled.FindAsync(token, TestContext.Current.CancellationToken) is not null,
             "the deadline reached the durable scheduler");
         Assert.True(await scheduled.CancelAsync(token, TestContext.Current.CancellationToken));
 
-        // The hosted watchdog (every 0.3 s at this time scale) raises the lost deadline once it is overdue.
+        // The hosted watchdog (every 0.6 s at this time scale) raises the lost deadline once it is overdue.
         var view = await coordinator.WaitForOutcomeAsync(id);
 
         Assert.Equal(SagaOutcome.RolledBack, view.Outcome);

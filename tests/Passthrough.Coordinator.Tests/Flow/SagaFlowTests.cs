@@ -311,6 +311,29 @@ public sealed class SagaFlowTests
     }
 
     [Fact]
+    public void A_resend_after_a_restart_repeats_the_pending_command_with_its_id_and_records_nothing()
+    {
+        var driver = new FlowDriver();
+        driver.Start(FlowDriver.Passthrough());
+        driver.Reply(driver.Host.Success(driver.PendingCommand));
+        var snapshot = driver.PendingCommand;
+        var historyBefore = driver.Saga.History.Count;
+        var deadlineBefore = driver.Saga.Pending!.DeadlineAt;
+
+        var resent = driver.Flow.OnResend(driver.Saga, snapshot.CommandId);
+
+        var command = Assert.Single(resent.Commands).Command;
+        Assert.Equal(snapshot, command);
+        Assert.Empty(resent.Events);
+        Assert.Equal(historyBefore, driver.Saga.History.Count);
+        Assert.Equal(deadlineBefore, driver.Saga.Pending!.DeadlineAt);
+
+        // Once answered, a late resend request for it changes nothing.
+        driver.Reply(driver.Host.Success(snapshot));
+        Assert.True(driver.Flow.OnResend(driver.Saga, snapshot.CommandId).IsIgnored);
+    }
+
+    [Fact]
     public void An_unexpected_reply_type_to_the_pending_command_fails_the_step()
     {
         var driver = new FlowDriver();
