@@ -60,19 +60,7 @@ internal static class FleetDevices
         {
             var (port, address) = NextSlot(ref slot);
             builder.WithFunction(RootPort(port, address));
-            builder.WithFunction(new SimulatedPciFunction
-            {
-                Address = address,
-                VendorId = 0x1b21,
-                DeviceId = 0x1242,
-                SubsystemVendorId = 0x1b21,
-                SubsystemDeviceId = 0x1242,
-                Class = PciClass.Create(0x0c, 0x03, 0x30),
-                VendorName = "ASMedia Technology Inc.",
-                DeviceName = "ASM1142 USB 3.1 Host Controller",
-                DefaultDriver = "xhci_hcd",
-                UpstreamBridge = port,
-            });
+            builder.WithFunction(SimulatedPciCatalog.AsmediaUsb(address, port));
             devices.Add(new(address, FleetDeviceKind.UsbController, PciDeviceId.Create(0x1b21, 0x1242), "xhci_hcd", []));
         }
 
@@ -81,21 +69,7 @@ internal static class FleetDevices
             var (port, address) = NextSlot(ref slot);
             builder.WithFunction(RootPort(port, address));
             builder.WithNic(
-                new SimulatedPciFunction
-                {
-                    Address = address,
-                    VendorId = 0x8086,
-                    DeviceId = 0x1533,
-                    SubsystemVendorId = 0x8086,
-                    SubsystemDeviceId = 0x0001,
-                    Class = PciClass.Create(0x02, 0x00),
-                    Revision = 0x03,
-                    VendorName = "Intel Corporation",
-                    DeviceName = "I210 Gigabit Network Connection",
-                    DefaultDriver = "igb",
-                    XapiUuid = uuids.Next(),
-                    UpstreamBridge = port,
-                },
+                SimulatedPciCatalog.IntelI210(address, port, uuids.Next()),
                 // eth0 is the management NIC and eth1 the default passthrough NIC.
                 string.Create(CultureInfo.InvariantCulture, $"eth{i + 1}"));
             devices.Add(new(address, FleetDeviceKind.Nic, PciDeviceId.Create(0x8086, 0x1533), "igb", []));
@@ -105,20 +79,7 @@ internal static class FleetDevices
         {
             var (port, address) = NextSlot(ref slot);
             builder.WithFunction(RootPort(port, address));
-            builder.WithFunction(new SimulatedPciFunction
-            {
-                Address = address,
-                VendorId = 0x144d,
-                DeviceId = 0xa808,
-                SubsystemVendorId = 0x144d,
-                SubsystemDeviceId = 0xa801,
-                Class = PciClass.Create(0x01, 0x08, 0x02),
-                VendorName = "Samsung Electronics Co Ltd",
-                DeviceName = "NVMe SSD Controller SM981/PM981/PM983",
-                DefaultDriver = "nvme",
-                XapiUuid = uuids.Next(),
-                UpstreamBridge = port,
-            });
+            builder.WithFunction(SimulatedPciCatalog.SamsungNvme(address, port, uuids.Next()));
             devices.Add(new(address, FleetDeviceKind.Nvme, PciDeviceId.Create(0x144d, 0xa808), "nvme", []));
         }
 
@@ -133,15 +94,6 @@ internal static class FleetDevices
         return (port, function);
     }
 
-    private static SimulatedPciFunction RootPort(PciAddress port, PciAddress below) => new()
-    {
-        Address = port,
-        VendorId = 0x8086,
-        DeviceId = (ushort)(0xa330 + below.Bus - FirstExtraBus),
-        Class = PciClass.Create(0x06, 0x04),
-        Revision = 0xf0,
-        VendorName = "Intel Corporation",
-        DeviceName = "Cannon Lake PCH PCI Express Root Port",
-        DefaultDriver = "pcieport",
-    };
+    private static SimulatedPciFunction RootPort(PciAddress port, PciAddress below) =>
+        SimulatedPciCatalog.CannonLakeRootPort(port, (ushort)(0xa330 + below.Bus - FirstExtraBus));
 }

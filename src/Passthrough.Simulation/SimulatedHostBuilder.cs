@@ -362,28 +362,8 @@ public sealed class SimulatedHostBuilder
             DefaultDriver = "ahci",
             XapiUuid = uuids.Next(),
         };
-        yield return new SimulatedPciFunction
-        {
-            Address = DefaultDevices.NvmeRootPort,
-            VendorId = 0x8086,
-            DeviceId = 0xa340,
-            Class = PciClass.Create(0x06, 0x04),
-            Revision = 0xf0,
-            VendorName = "Intel Corporation",
-            DeviceName = "Cannon Lake PCH PCI Express Root Port #17",
-            DefaultDriver = "pcieport",
-        };
-        yield return new SimulatedPciFunction
-        {
-            Address = DefaultDevices.NicRootPort,
-            VendorId = 0x8086,
-            DeviceId = 0xa338,
-            Class = PciClass.Create(0x06, 0x04),
-            Revision = 0xf0,
-            VendorName = "Intel Corporation",
-            DeviceName = "Cannon Lake PCH PCI Express Root Port #1",
-            DefaultDriver = "pcieport",
-        };
+        yield return SimulatedPciCatalog.CannonLakeRootPort(DefaultDevices.NvmeRootPort, 0xa340, "Cannon Lake PCH PCI Express Root Port #17");
+        yield return SimulatedPciCatalog.CannonLakeRootPort(DefaultDevices.NicRootPort, 0xa338, "Cannon Lake PCH PCI Express Root Port #1");
         yield return new SimulatedPciFunction
         {
             Address = DefaultDevices.IsaBridge,
@@ -439,34 +419,7 @@ public sealed class SimulatedHostBuilder
             XapiUuid = uuids.Next(),
             UpstreamBridge = DefaultDevices.GpuRootPort,
         };
-        yield return new SimulatedPciFunction
-        {
-            Address = DefaultDevices.Nvme,
-            VendorId = 0x144d,
-            DeviceId = 0xa808,
-            SubsystemVendorId = 0x144d,
-            SubsystemDeviceId = 0xa801,
-            Class = PciClass.Create(0x01, 0x08, 0x02),
-            VendorName = "Samsung Electronics Co Ltd",
-            DeviceName = "NVMe SSD Controller SM981/PM981/PM983",
-            DefaultDriver = "nvme",
-            XapiUuid = uuids.Next(),
-            UpstreamBridge = DefaultDevices.NvmeRootPort,
-        };
-        yield return new SimulatedPciFunction
-        {
-            Address = DefaultDevices.PassthroughNic,
-            VendorId = 0x8086,
-            DeviceId = 0x1533,
-            SubsystemVendorId = 0x8086,
-            SubsystemDeviceId = 0x0001,
-            Class = PciClass.Create(0x02, 0x00),
-            Revision = 0x03,
-            VendorName = "Intel Corporation",
-            DeviceName = "I210 Gigabit Network Connection",
-            DefaultDriver = "igb",
-            XapiUuid = uuids.Next(),
-            UpstreamBridge = DefaultDevices.NicRootPort,
-        };
+        yield return SimulatedPciCatalog.SamsungNvme(DefaultDevices.Nvme, DefaultDevices.NvmeRootPort, uuids.Next());
+        yield return SimulatedPciCatalog.IntelI210(DefaultDevices.PassthroughNic, DefaultDevices.NicRootPort, uuids.Next());
     }
 }
