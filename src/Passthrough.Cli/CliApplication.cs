@@ -19,6 +19,7 @@ internal static class CliApplication
         root.Subcommands.Add(SagaCommands.Release(environment));
         root.Subcommands.Add(SagaCommands.Status(environment));
         root.Subcommands.Add(SagaCommands.Watch(environment));
+        root.Subcommands.Add(LabCommand.Build(environment));
         return root;
     }
 

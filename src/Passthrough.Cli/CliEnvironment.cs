@@ -13,18 +13,22 @@ namespace Passthrough.Cli;
 /// <param name="Time">The clock.</param>
 /// <param name="Variables">Reads an environment variable (null when unset); default: none is set.</param>
 /// <param name="CoordinatorHandler">Creates the HTTP handler of a coordinator client; default a <see cref="SocketsHttpHandler"/>.</param>
+/// <param name="Interactive">Whether <paramref name="Out"/> is a terminal a live display may redraw; default false (plain lines).</param>
 internal sealed record CliEnvironment(
     TextWriter Out,
     TextWriter Error,
     Func<CommandTarget, ICommandRunner> Runners,
     TimeProvider Time,
     Func<string, string?>? Variables = null,
-    Func<HttpMessageHandler>? CoordinatorHandler = null)
+    Func<HttpMessageHandler>? CoordinatorHandler = null,
+    bool Interactive = false)
 {
     public static CliEnvironment FromConsole()
     {
         var factory = new CommandRunnerFactory();
-        return new CliEnvironment(Console.Out, Console.Error, factory.Create, TimeProvider.System, Environment.GetEnvironmentVariable);
+        // A redirected stdout (a pipe, a file, CI) gets plain lines: redrawing a live table there would write escape codes.
+        return new CliEnvironment(Console.Out, Console.Error, factory.Create, TimeProvider.System, Environment.GetEnvironmentVariable,
+            Interactive: !Console.IsOutputRedirected);
     }
 
     /// <summary>The value of environment variable <paramref name="name"/>, or null.</summary>

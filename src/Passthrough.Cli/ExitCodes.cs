@@ -44,4 +44,7 @@ internal static class ExitCodes
 
     /// <summary>The coordinator has no such saga (404).</summary>
     public const int NotFound = 23;
+
+    /// <summary><c>lab</c>: the run finished but an invariant failed on the simulated hosts (a device half-assigned, a rollback not exact, a saga stuck).</summary>
+    public const int InvariantFailed = 30;
 }
