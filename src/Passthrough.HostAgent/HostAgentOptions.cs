@@ -34,6 +34,14 @@ public sealed class HostAgentOptions
     /// <summary>How often each host's inventory is re-read to detect changes made outside the agent; default 60 seconds.</summary>
     public TimeSpan InventoryInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a host must stay without changing commands before the inventory is re-read after one; default 1 second.
+    /// A saga sends a host several changing commands a few milliseconds apart: re-reading after each (tens of dom0
+    /// commands) would compete with the next command for dom0 and the CPU, so the re-read waits for the burst to end
+    /// (but never longer than <see cref="InventoryInterval"/> after the first change).
+    /// </summary>
+    public TimeSpan InventoryRecheckDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>dom0 command timeouts (mapped to <see cref="Dom0DriverOptions"/>).</summary>
     public HostAgentDom0Options Dom0 { get; set; } = new();
 

@@ -37,6 +37,12 @@ internal sealed class HostAgentOptionsValidator : IValidateOptions<HostAgentOpti
         Positive(options.CommandRecordRetention, "CommandRecordRetention", failures);
         Positive(options.HeartbeatInterval, "HeartbeatInterval", failures);
         Positive(options.InventoryInterval, "InventoryInterval", failures);
+        // Longer than InventoryInterval is allowed (a short test interval with the default delay): the wait is capped by it.
+        if (options.InventoryRecheckDelay < TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}InventoryRecheckDelay must be 00:00:00 (re-read at once) or more, not {options.InventoryRecheckDelay}.");
+        }
+
         var dom0 = options.Dom0 ?? new HostAgentDom0Options();
         Positive(dom0.CommandTimeout, "Dom0:CommandTimeout", failures);
         Positive(dom0.VmStartTimeout, "Dom0:VmStartTimeout", failures);

@@ -15,7 +15,8 @@ namespace Passthrough.HostAgent.Monitoring;
 /// <summary>
 /// Per served host, once the service has started (the bus is up): checks that the host behind the address is the
 /// configured one, publishes <see cref="HostInventoryReported"/> at start and whenever the inventory changes (re-read
-/// every <see cref="HostAgentOptions.InventoryInterval"/> and after every command that changes the host), and
+/// every <see cref="HostAgentOptions.InventoryInterval"/> and once the host has been quiet for
+/// <see cref="HostAgentOptions.InventoryRecheckDelay"/> after commands that change it), and
 /// <see cref="HostHeartbeat"/> every <see cref="HostAgentOptions.HeartbeatInterval"/>. A host that does not answer is
 /// reported unreachable and probed less often; no failure ends the loops.
 /// </summary>
@@ -104,13 +105,9 @@ public sealed class HostMonitor : BackgroundService
             var wait = _options.InventoryInterval * Math.Min(1 << Math.Min(failures, 3), MaxBackOffFactor);
             try
             {
-                using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var timer = Task.Delay(wait, _time, delay.Token);
-                var signalled = signal.Reader.WaitToReadAsync(delay.Token).AsTask();
-                await Task.WhenAny(timer, signalled).ConfigureAwait(false);
-                await delay.CancelAsync().ConfigureAwait(false);
-                while (signal.Reader.TryRead(out _))
+                if (await WaitForSignalAsync(signal, wait, cancellationToken).ConfigureAwait(false))
                 {
+                    await WaitForQuietAsync(signal, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -118,6 +115,41 @@ public sealed class HostMonitor : BackgroundService
                 return;
             }
         }
+    }
+
+    // After a changing command: wait until the host had no changing command for InventoryRecheckDelay, so a saga's burst
+    // of commands costs one re-read after it instead of one per command, each competing with the next command for dom0
+    // and the CPU. Bounded by InventoryInterval, so a host that is never quiet is still re-read.
+    private async Task WaitForQuietAsync(Channel<bool> signal, CancellationToken cancellationToken)
+    {
+        var quiet = _options.InventoryRecheckDelay;
+        if (quiet <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var giveUpAt = _time.GetUtcNow() + _options.InventoryInterval;
+        while (_time.GetUtcNow() + quiet <= giveUpAt && await WaitForSignalAsync(signal, quiet, cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    // True when a signal arrived before the wait ended (every pending signal is consumed), false when the wait ended.
+    private async Task<bool> WaitForSignalAsync(Channel<bool> signal, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timer = Task.Delay(wait, _time, delay.Token);
+        var signalled = signal.Reader.WaitToReadAsync(delay.Token).AsTask();
+        var first = await Task.WhenAny(timer, signalled).ConfigureAwait(false);
+        await delay.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var received = false;
+        while (signal.Reader.TryRead(out _))
+        {
+            received = true;
+        }
+
+        return received || (first == signalled && signalled.IsCompletedSuccessfully && signalled.Result);
     }
 
     private async Task HeartbeatLoopAsync(ServedHost host, CancellationToken cancellationToken)
