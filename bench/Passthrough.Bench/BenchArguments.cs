@@ -1,9 +1,13 @@
 using System.Globalization;
+using Passthrough.Hosting;
 
 namespace Passthrough.Bench;
 
-/// <summary>Command-line options: <c>--json PATH</c>, <c>--pairs N</c>, <c>--fleet-hosts N</c>, <c>--raw-samples N</c>.</summary>
-internal sealed record BenchArguments(string JsonPath, int Pairs, int FleetHosts, int RawSamples)
+/// <summary>
+/// Command-line options: <c>--json PATH</c>, <c>--pairs N</c>, <c>--fleet-hosts N</c>, <c>--raw-samples N</c>,
+/// <c>--durability full|normal</c> (SQLite <c>synchronous</c> of the saga store and the command record; default full).
+/// </summary>
+internal sealed record BenchArguments(string JsonPath, int Pairs, int FleetHosts, int RawSamples, SqliteDurability Durability = SqliteDurability.Full)
 {
     public static BenchArguments Parse(string[] args)
     {
@@ -17,7 +21,16 @@ internal sealed record BenchArguments(string JsonPath, int Pairs, int FleetHosts
                 "--pairs" => result with { Pairs = Positive(args[i], value) },
                 "--fleet-hosts" => result with { FleetHosts = Positive(args[i], value) },
                 "--raw-samples" => result with { RawSamples = Positive(args[i], value) },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; known: --json PATH, --pairs N, --fleet-hosts N, --raw-samples N."),
+                "--durability" => result with
+                {
+                    Durability = value switch
+                    {
+                        "full" => SqliteDurability.Full,
+                        "normal" => SqliteDurability.Normal,
+                        _ => throw new ArgumentException($"--durability must be full or normal, not '{value}'."),
+                    },
+                },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; known: --json PATH, --pairs N, --fleet-hosts N, --raw-samples N, --durability full|normal."),
             };
             i++;
         }

@@ -15,9 +15,9 @@ namespace Passthrough.Bench;
 /// </summary>
 internal static class HostAgentRoundTrip
 {
-    public static async Task<(LatencyStats RoundTrip, LatencyStats Dom0)> MeasureAsync(int samples, CancellationToken cancellationToken)
+    public static async Task<(LatencyStats RoundTrip, LatencyStats Dom0)> MeasureAsync(int samples, Passthrough.Hosting.SqliteDurability durability, CancellationToken cancellationToken)
     {
-        await using var run = await BenchRun.StartAsync(hosts: 1, vmsPerHost: 2, cancellationToken).ConfigureAwait(false);
+        await using var run = await BenchRun.StartAsync(hosts: 1, vmsPerHost: 2, durability, cancellationToken).ConfigureAwait(false);
         var bus = run.Runtime.Services.GetRequiredService<IBus>();
         var host = run.Fleet.Hosts[0];
         var vm = host.Vms[0];

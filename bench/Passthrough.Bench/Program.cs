@@ -17,12 +17,13 @@ await using (var vhost = await RabbitMqVirtualHost.CreateAsync("bench-raw", canc
     raw50 = raw.P50;
 }
 
-var (agentAlone, agentDom0) = await HostAgentRoundTrip.MeasureAsync(200, cancel.Token);
-var sagas = await SagaBench.MeasureAsync(arguments.Pairs, arguments.FleetHosts, cancel.Token);
+var (agentAlone, agentDom0) = await HostAgentRoundTrip.MeasureAsync(200, arguments.Durability, cancel.Token);
+var sagas = await SagaBench.MeasureAsync(arguments.Pairs, arguments.FleetHosts, arguments.Durability, cancel.Token);
 var ratio = sagas.HostStepRoundTrip.P50 / raw50;
 
 var inv = CultureInfo.InvariantCulture;
 Console.WriteLine();
+Console.WriteLine($"SQLite durability of the saga store and the command record: {arguments.Durability} (synchronous = {arguments.Durability.ToString().ToUpperInvariant()})");
 Console.WriteLine("| round trip (one outstanding) | n | p50 ms | p90 ms | p99 ms | max ms |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|");
 Row("raw RabbitMQ.Client: persistent publish + confirm, manual-ack consume, reply the same way", raw);
@@ -59,6 +60,7 @@ Console.WriteLine(string.Create(inv, $"throughput: {sagas.ConcurrentSagas} passt
 var report = new
 {
     measuredAt = DateTimeOffset.UtcNow,
+    sqliteDurability = arguments.Durability.ToString(),
     machine = new { Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription },
     raw,
     sagaStep = sagas.HostStepRoundTrip,

@@ -6,6 +6,7 @@ using Passthrough.Contracts.CoordinatorEvents;
 using Passthrough.Contracts.Messaging;
 using Passthrough.Coordinator.Persistence;
 using Passthrough.Coordinator.Sagas;
+using Passthrough.Hosting;
 using Passthrough.Lab;
 using Passthrough.Simulation;
 using Passthrough.Simulation.Model;
@@ -39,7 +40,7 @@ internal static class SagaBench
     private static readonly SagaStep[] HostSteps =
         [SagaStep.Preflight, SagaStep.Snapshot, SagaStep.Shutdown, SagaStep.Detach, SagaStep.Assign, SagaStep.Start, SagaStep.Unassign, SagaStep.Reattach];
 
-    public static async Task<SagaBenchResult> MeasureAsync(int sequentialPairs, int fleetHosts, CancellationToken cancellationToken)
+    public static async Task<SagaBenchResult> MeasureAsync(int sequentialPairs, int fleetHosts, SqliteDurability durability, CancellationToken cancellationToken)
     {
         var perStep = new Dictionary<SagaStep, List<TimeSpan>>();
         var all = new List<TimeSpan>();
@@ -47,7 +48,7 @@ internal static class SagaBench
         IReadOnlyList<(string, LatencyStats)> consumers;
 
         // (1) Sequential assign + release pairs on one host, one saga at a time: the step round trip with nothing queued.
-        await using (var run = await BenchRun.StartAsync(hosts: 1, vmsPerHost: 2, cancellationToken).ConfigureAwait(false))
+        await using (var run = await BenchRun.StartAsync(hosts: 1, vmsPerHost: 2, durability, cancellationToken).ConfigureAwait(false))
         {
             var vm = run.Fleet.Vms.First(v => v.GuestType == GuestType.HVM);
             var device = vm.Host.Devices.First(d => d.Kind == FleetDeviceKind.Nic);
@@ -72,7 +73,7 @@ internal static class SagaBench
         double seconds;
         int submitted;
         int completed;
-        await using (var run = await BenchRun.StartAsync(hosts: fleetHosts, vmsPerHost: 4, cancellationToken).ConfigureAwait(false))
+        await using (var run = await BenchRun.StartAsync(hosts: fleetHosts, vmsPerHost: 4, durability, cancellationToken).ConfigureAwait(false))
         {
             var plan = run.Fleet.PlanAssignments().Assignments;
             var started = Stopwatch.GetTimestamp();
@@ -193,7 +194,7 @@ internal sealed class BenchRun : IAsyncDisposable
 
     public LabRuntime Runtime { get; }
 
-    public static async Task<BenchRun> StartAsync(int hosts, int vmsPerHost, CancellationToken cancellationToken)
+    public static async Task<BenchRun> StartAsync(int hosts, int vmsPerHost, SqliteDurability durability, CancellationToken cancellationToken)
     {
         var vhost = await RabbitMqVirtualHost.CreateAsync("bench", cancellationToken).ConfigureAwait(false);
         var directory = Directory.CreateTempSubdirectory("passthrough-bench-").FullName;
@@ -213,6 +214,8 @@ internal sealed class BenchRun : IAsyncDisposable
             StateDirectory = directory,
             RabbitMq = vhost.Uri,
             Loggers = Loggers,
+            Store = store => store.SqliteDurability = durability,
+            HostAgent = agent => agent.CommandRecordDurability = durability,
             Supervisor = o => o.PollInterval = TimeSpan.FromMilliseconds(20),
         }, cancellationToken).ConfigureAwait(false);
         return new BenchRun(fleet, runtime, directory, vhost);

@@ -1,4 +1,5 @@
 using Passthrough.Contracts.Ids;
+using Passthrough.Hosting;
 using Passthrough.Shell;
 using Passthrough.Xen;
 
@@ -24,6 +25,15 @@ public sealed class HostAgentOptions
     /// <c>%ProgramData%\Passthrough\HostAgent\commands.db</c> on Windows.
     /// </summary>
     public string CommandRecordPath { get; set; } = DefaultCommandRecordPath;
+
+    /// <summary>
+    /// When a write to the command record counts as done; default <see cref="SqliteDurability.Full"/>. With
+    /// <see cref="SqliteDurability.Normal"/> the record still survives the agent being killed, but after a crash or power
+    /// loss of the agent's machine the last rows can be gone: a redelivered command then runs again (harmless, handlers
+    /// check the state first), but a command cut short after changing dom0 may have lost its memo of the state before,
+    /// so its re-run would record the changed state as "before" and an undo would not restore the original exactly.
+    /// </summary>
+    public SqliteDurability CommandRecordDurability { get; set; } = SqliteDurability.Full;
 
     /// <summary>How long answered commands stay in the record (duplicates older than this are executed again); default 7 days.</summary>
     public TimeSpan CommandRecordRetention { get; set; } = TimeSpan.FromDays(7);

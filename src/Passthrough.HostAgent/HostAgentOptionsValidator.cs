@@ -34,6 +34,11 @@ internal sealed class HostAgentOptionsValidator : IValidateOptions<HostAgentOpti
             failures.Add($"{Prefix}CommandRecordPath must be a file path (it contains a NUL character).");
         }
 
+        if (!Enum.IsDefined(options.CommandRecordDurability))
+        {
+            failures.Add($"{Prefix}CommandRecordDurability must be Full or Normal, not {options.CommandRecordDurability}.");
+        }
+
         Positive(options.CommandRecordRetention, "CommandRecordRetention", failures);
         Positive(options.HeartbeatInterval, "HeartbeatInterval", failures);
         Positive(options.InventoryInterval, "InventoryInterval", failures);

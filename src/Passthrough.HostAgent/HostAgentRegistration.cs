@@ -38,7 +38,11 @@ public static class HostAgentRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ICommandRunnerFactory>(sp => new CommandRunnerFactory(SshCommandRunnerOptions.Default, sp.GetRequiredService<ILoggerFactory>()));
         services.TryAddSingleton<IHostConnections, HostConnections>();
-        services.TryAddSingleton(sp => new CommandRecordStore(sp.GetRequiredService<IOptions<HostAgentOptions>>().Value.CommandRecordPath));
+        services.TryAddSingleton(sp =>
+        {
+            var agent = sp.GetRequiredService<IOptions<HostAgentOptions>>().Value;
+            return new CommandRecordStore(agent.CommandRecordPath, agent.CommandRecordDurability);
+        });
         services.TryAddSingleton<IGuestRunnerFactory, SshGuestRunnerFactory>();
         services.TryAddSingleton<GuestSshVerifier>();
         services.TryAddSingleton<PciDetachHandlers>();

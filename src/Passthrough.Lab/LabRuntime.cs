@@ -41,6 +41,9 @@ public sealed class LabRuntimeOptions
     /// <summary>Whether this process runs the host agent and the guest agents of the fleet.</summary>
     public bool RunAgents { get; init; } = true;
 
+    /// <summary>Saga store options on top of the lab's (SQLite in <see cref="StateDirectory"/>, or <see cref="Postgres"/>).</summary>
+    public Action<SagaStoreOptions>? Store { get; init; }
+
     /// <summary>Coordinator options on top of the defaults (deadlines, time scale).</summary>
     public Action<CoordinatorOptions>? Coordinator { get; init; }
 
@@ -136,6 +139,8 @@ public sealed class LabRuntime : IAsyncDisposable
                     store.Provider = SagaStoreProvider.Sqlite;
                     store.SqlitePath = Path.Combine(options.StateDirectory, "coordinator.db");
                 }
+
+                options.Store?.Invoke(store);
             });
         }
 

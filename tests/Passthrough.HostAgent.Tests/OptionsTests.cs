@@ -40,6 +40,18 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void A_negative_recheck_delay_and_an_unknown_durability_are_named_by_their_keys()
+    {
+        var error = Invalid(new()
+        {
+            ["HostAgent:InventoryRecheckDelay"] = "-00:00:01",
+            ["HostAgent:CommandRecordDurability"] = "7",
+        });
+        Assert.Contains("HostAgent:InventoryRecheckDelay must be 00:00:00 (re-read at once) or more", error.Message, StringComparison.Ordinal);
+        Assert.Contains("HostAgent:CommandRecordDurability must be Full or Normal", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_problem_is_named_at_once()
     {
         var error = Invalid(new()

@@ -41,7 +41,7 @@ internal abstract class SagaStoreDatabase : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         return options.Provider switch
         {
-            SagaStoreProvider.Sqlite => new SqliteSagaStoreDatabase(options.SqlitePath, options.CommandTimeout),
+            SagaStoreProvider.Sqlite => new SqliteSagaStoreDatabase(options.SqlitePath, options.CommandTimeout, options.SqliteDurability),
             SagaStoreProvider.PostgreSql => new PostgresSagaStoreDatabase(options.PostgresConnectionString!, options.CommandTimeout),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "Unknown saga store provider."),
         };

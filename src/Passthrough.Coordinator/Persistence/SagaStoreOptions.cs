@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Passthrough.Hosting;
 
 namespace Passthrough.Coordinator.Persistence;
 
@@ -38,6 +39,15 @@ public sealed class SagaStoreOptions
 
     /// <summary>How long one statement may take, including waiting for SQLite's write lock; default 30 seconds.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// When a SQLite commit counts as written; default <see cref="SqliteDurability.Full"/>. With
+    /// <see cref="SqliteDurability.Normal"/> a saga save still survives the coordinator being killed, but after an
+    /// operating system crash or power loss a saga can come back without a step it already sent: that command's reply is
+    /// then ignored as stale and the saga waits for the deadline of the step it remembers, which rolls it back. Ignored
+    /// by PostgreSQL.
+    /// </summary>
+    public SqliteDurability SqliteDurability { get; set; } = SqliteDurability.Full;
 }
 
 /// <summary>Validates <see cref="SagaStoreOptions"/> at start; every message names the configuration key.</summary>
@@ -62,6 +72,11 @@ internal sealed class SagaStoreOptionsValidator : IValidateOptions<SagaStoreOpti
             else if (options.SqlitePath.Contains('\0', StringComparison.Ordinal))
             {
                 failures.Add($"{Prefix}{nameof(SagaStoreOptions.SqlitePath)} must be a file path (it contains a NUL character).");
+            }
+
+            if (!Enum.IsDefined(options.SqliteDurability))
+            {
+                failures.Add($"{Prefix}{nameof(SagaStoreOptions.SqliteDurability)} must be Full or Normal (was {options.SqliteDurability}).");
             }
         }
         else if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))

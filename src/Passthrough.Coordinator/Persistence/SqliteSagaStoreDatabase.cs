@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Passthrough.Hosting;
 
 namespace Passthrough.Coordinator.Persistence;
 
@@ -16,11 +17,19 @@ internal sealed class SqliteSagaStoreDatabase : SagaStoreDatabase
     private const int SqliteConstraintUnique = 2067;
 
     private readonly string _connectionString;
+    private readonly string _synchronous;
     private volatile bool _directoryExists;
 
-    public SqliteSagaStoreDatabase(string path, TimeSpan commandTimeout)
+    public SqliteSagaStoreDatabase(string path, TimeSpan commandTimeout, SqliteDurability durability = SqliteDurability.Full)
         : base(commandTimeout)
     {
+        // synchronous is a setting of each connection, not of the file: every opened connection gets it (see OpenConnectionAsync).
+        _synchronous = durability switch
+        {
+            SqliteDurability.Full => "PRAGMA synchronous = FULL;",
+            SqliteDurability.Normal => "PRAGMA synchronous = NORMAL;",
+            _ => throw new ArgumentOutOfRangeException(nameof(durability), durability, "Unknown SQLite durability."),
+        };
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         FilePath = Path.GetFullPath(path);
         _connectionString = new SqliteConnectionStringBuilder
@@ -99,6 +108,7 @@ internal sealed class SqliteSagaStoreDatabase : SagaStoreDatabase
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, _synchronous, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch

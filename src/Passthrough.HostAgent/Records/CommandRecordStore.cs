@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Passthrough.Contracts.Ids;
 using Passthrough.Contracts.Messaging;
+using Passthrough.Hosting;
 
 namespace Passthrough.HostAgent.Records;
 
@@ -38,13 +39,30 @@ public sealed class CommandRecordStore : IDisposable
 {
     private const string Table = "host_agent_commands";
     private readonly string _connectionString;
+    private readonly string _synchronous;
     private readonly SemaphoreSlim _initialise = new(1, 1);
     private volatile bool _initialised;
 
-    /// <summary>Opens (creating on first use) the record in the SQLite file <paramref name="path"/>.</summary>
+    /// <summary>Opens (creating on first use) the record in the SQLite file <paramref name="path"/>, every commit flushed to disk.</summary>
     public CommandRecordStore(string path)
+        : this(path, SqliteDurability.Full)
+    {
+    }
+
+    /// <summary>
+    /// Opens (creating on first use) the record in the SQLite file <paramref name="path"/> with <paramref name="durability"/>
+    /// (see <see cref="HostAgentOptions.CommandRecordDurability"/> for what <see cref="SqliteDurability.Normal"/> gives up).
+    /// </summary>
+    public CommandRecordStore(string path, SqliteDurability durability)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        // synchronous is a setting of each connection, not of the file: every opened connection gets it (see OpenAsync).
+        _synchronous = durability switch
+        {
+            SqliteDurability.Full => "PRAGMA synchronous = FULL;",
+            SqliteDurability.Normal => "PRAGMA synchronous = NORMAL;",
+            _ => throw new ArgumentOutOfRangeException(nameof(durability), durability, "Unknown SQLite durability."),
+        };
         FilePath = Path.GetFullPath(path);
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -174,6 +192,9 @@ public sealed class CommandRecordStore : IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var synchronous = connection.CreateCommand();
+            synchronous.CommandText = _synchronous;
+            await synchronous.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch

@@ -1,4 +1,5 @@
 using Passthrough.Coordinator.Persistence;
+using Passthrough.Hosting;
 
 namespace Passthrough.Coordinator.Tests.Persistence;
 
@@ -29,6 +30,38 @@ public sealed class SagaStoreOptionsTests
         Assert.Equal(
             ["Coordinator:Scheduler:PollInterval", "Coordinator:Scheduler:BatchSize", "Coordinator:Scheduler:ClaimTimeout", "Coordinator:Scheduler:MaxBackoff"],
             schedulerFailures.Select(failure => failure[..failure.IndexOf(' ', StringComparison.Ordinal)]));
+    }
+
+    [Theory]
+    [InlineData(SqliteDurability.Full, 2L)]
+    [InlineData(SqliteDurability.Normal, 1L)]
+    public async Task Every_sqlite_connection_gets_the_configured_durability(SqliteDurability durability, long expected)
+    {
+        var root = Directory.CreateTempSubdirectory("passthrough-store-").FullName;
+        try
+        {
+            await using var database = SagaStoreDatabase.Create(new SagaStoreOptions { SqlitePath = Path.Combine(root, "coordinator.db"), SqliteDurability = durability });
+            // Twice: the second connection comes from the pool, and synchronous is a setting of the connection.
+            for (var i = 0; i < 2; i++)
+            {
+                await using var connection = await database.OpenAsync(TestContext.Current.CancellationToken);
+                await using var command = database.CreateCommand(connection, "PRAGMA synchronous;");
+                Assert.Equal(expected, (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!);
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_sqlite_durability_is_reported_with_its_key()
+    {
+        var failures = new SagaStoreOptionsValidator().Validate(null, new SagaStoreOptions { SqliteDurability = (SqliteDurability)7 }).Failures ?? [];
+
+        Assert.Contains(failures, failure => failure.StartsWith("Coordinator:Store:SqliteDurability must be Full or Normal", StringComparison.Ordinal));
     }
 
     [Fact]
