@@ -116,10 +116,11 @@ public sealed class PassthroughSagaTests
     [Fact]
     public async Task A_guest_that_never_reports_rolls_back_after_the_verify_deadline()
     {
-        await using var lab = await LabFixture.StartAsync();
+        // Before the fleet starts: the VM runs from the start, and an agent started for its first boot could otherwise
+        // still answer (from that boot) in the instant between the saga's restart of the VM and the supervisor's next look.
+        await using var lab = await LabFixture.StartAsync(arrange: fleet => fleet.Vms.First(v => v.GuestType == GuestType.HVM).Guest.Faults.AgentNeverStarts = true);
         var vm = lab.Vm(GuestType.HVM);
         var usb = LabFixture.Device(vm, FleetDeviceKind.UsbController);
-        vm.Guest.Faults.AgentNeverStarts = true;
         var before = lab.Capture(vm.Host.HostId);
 
         var saga = await lab.OutcomeAsync((await lab.AssignAsync(vm, usb, RevertOnFailure with { VerifyTimeoutSeconds = 150 })).Id);
@@ -175,7 +176,7 @@ public sealed class PassthroughSagaTests
         var vm = lab.Vm(GuestType.PV);
         var other = lab.Vm(GuestType.HVM);
         var nic = LabFixture.Device(vm, FleetDeviceKind.Nic);
-        vm.Guest.Faults.AgentNeverStarts = true; // keeps the first saga busy until its verify deadline
+        vm.Guest.Faults.AgentNeverStarts = true; // keeps the first saga busy (a verdict from either boot ends it later)
 
         var first = await lab.AssignAsync(vm, nic, new PassthroughOptionsBody(VerifyTimeoutSeconds: 600));
 

@@ -174,7 +174,8 @@ public sealed class AgentBinaryTests(EventBus bus) : IClassFixture<EventBus>, IA
         await WaitForBootAsync(agent);
 
         await RabbitMqBroker.DeleteAsync([GuestAgentQueues.ForVm(_vm)], []);
-        await Eventually.TrueAsync(() => agent.Output.Contains("consuming again", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the agent to notice");
+        // The broker cancels the consumer and the agent re-declares after its back-off: seconds when idle, more on a loaded CI machine.
+        await Eventually.TrueAsync(() => agent.Output.Contains("consuming again", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the agent to notice");
         var verify = new VerifyGuestDevices(Guid.NewGuid(), SagaStep.Verify, 1, Guid.NewGuid(), _vm, [new ExpectedDevice(GuestTree.UsbController.Id)], null, true);
         await bus.SendAsync(verify);
         var (answer, _) = await bus.WaitForAsync<GuestDevicesVerified>(m => m.CommandId == verify.CommandId, TimeSpan.FromSeconds(30));
