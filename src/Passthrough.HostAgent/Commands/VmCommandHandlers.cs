@@ -1,7 +1,9 @@
 using Passthrough.Contracts.HostCommands;
 using Passthrough.Contracts.HostEvents;
+using Passthrough.Contracts.Ids;
 using Passthrough.Contracts.Messaging;
 using Passthrough.Contracts.Pci;
+using Passthrough.Xen;
 
 namespace Passthrough.HostAgent.Commands;
 
@@ -90,7 +92,7 @@ public static class VmCommandHandlers
         var vm = await execution.Driver.GetVmAsync(command.Vm, cancellationToken).ConfigureAwait(false);
         if (vm is null)
         {
-            return execution.Failed(new Failure(FailureCause.VmNotFound, $"No VM with uuid {command.Vm} on {execution.Driver.Target}."));
+            return VmNotFound(execution, command.Vm);
         }
 
         if (vm.PowerState != VmPowerState.Halted)
@@ -101,7 +103,7 @@ public static class VmCommandHandlers
         }
 
         var change = await execution.Driver.MergePciKeyAsync(command.Vm, command.Devices, cancellationToken).ConfigureAwait(false);
-        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+        return KeyChanged(command, command.Host, command.Vm, change);
     }
 
     /// <summary>Sets <c>other-config:pci</c> back to exactly the given value (null: removes the key).</summary>
@@ -110,7 +112,7 @@ public static class VmCommandHandlers
         ArgumentNullException.ThrowIfNull(execution);
         ArgumentNullException.ThrowIfNull(command);
         var change = await execution.Driver.RestorePciKeyAsync(command.Vm, command.Value, cancellationToken).ConfigureAwait(false);
-        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+        return KeyChanged(command, command.Host, command.Vm, change);
     }
 
     /// <summary>Removes the devices from <c>other-config:pci</c>, keeping the other entries.</summary>
@@ -124,7 +126,7 @@ public static class VmCommandHandlers
         }
 
         var change = await execution.Driver.RemoveFromPciKeyAsync(command.Vm, command.Devices, cancellationToken).ConfigureAwait(false);
-        return new VmPciKeyChanged(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, change.Previous, change.Current);
+        return KeyChanged(command, command.Host, command.Vm, change);
     }
 
     /// <summary>Which of the devices the VM's running domain has attached (<c>xl pci-list &lt;domid&gt;</c>).</summary>
@@ -140,7 +142,7 @@ public static class VmCommandHandlers
         var vm = await execution.Driver.GetVmAsync(command.Vm, cancellationToken).ConfigureAwait(false);
         if (vm is null)
         {
-            return execution.Failed(new Failure(FailureCause.VmNotFound, $"No VM with uuid {command.Vm} on {execution.Driver.Target}."));
+            return VmNotFound(execution, command.Vm);
         }
 
         if (vm.DomId is not { } domId)
@@ -167,4 +169,10 @@ public static class VmCommandHandlers
             ? execution.Invalid($"{execution.Command.GetType().Name} names {string.Join(", ", duplicates)} more than once.")
             : null;
     }
+
+    private static HostCommandFailed VmNotFound(CommandExecution execution, VmId vm) =>
+        execution.Failed(new Failure(FailureCause.VmNotFound, $"No VM with uuid {vm} on {execution.Driver.Target}."));
+
+    private static VmPciKeyChanged KeyChanged(ISagaCommand command, HostId host, VmId vm, PciKeyChange change) =>
+        new(command.SagaId, command.CommandId, command.Step, host, vm, change.Previous, change.Current);
 }
