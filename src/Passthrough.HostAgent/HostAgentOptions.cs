@@ -127,6 +127,9 @@ public sealed class HostAgentDom0Options
     /// <summary><c>xe vm-start</c>; default 5 minutes.</summary>
     public TimeSpan VmStartTimeout { get; set; } = Defaults.VmStartTimeout;
 
+    /// <summary><c>xe vm-snapshot</c>, <c>snapshot-revert</c>, <c>snapshot-uninstall</c>; default 10 minutes.</summary>
+    public TimeSpan SnapshotTimeout { get; set; } = Defaults.SnapshotTimeout;
+
     /// <summary>A forced shutdown; default 2 minutes.</summary>
     public TimeSpan ForcedShutdownTimeout { get; set; } = Defaults.ForcedShutdownTimeout;
 
@@ -144,6 +147,7 @@ public sealed class HostAgentDom0Options
     {
         CommandTimeout = CommandTimeout,
         VmStartTimeout = VmStartTimeout,
+        SnapshotTimeout = SnapshotTimeout,
         ForcedShutdownTimeout = ForcedShutdownTimeout,
         EvacuateTimeout = EvacuateTimeout,
         RebootPollInterval = RebootPollInterval,

@@ -51,6 +51,7 @@ internal sealed class HostAgentOptionsValidator : IValidateOptions<HostAgentOpti
         var dom0 = options.Dom0 ?? new HostAgentDom0Options();
         Positive(dom0.CommandTimeout, "Dom0:CommandTimeout", failures);
         Positive(dom0.VmStartTimeout, "Dom0:VmStartTimeout", failures);
+        Positive(dom0.SnapshotTimeout, "Dom0:SnapshotTimeout", failures);
         Positive(dom0.ForcedShutdownTimeout, "Dom0:ForcedShutdownTimeout", failures);
         Positive(dom0.EvacuateTimeout, "Dom0:EvacuateTimeout", failures);
         Positive(dom0.RebootPollInterval, "Dom0:RebootPollInterval", failures);

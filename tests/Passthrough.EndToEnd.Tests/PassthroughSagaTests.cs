@@ -114,6 +114,27 @@ public sealed class PassthroughSagaTests
     }
 
     [Fact]
+    public async Task A_snapshot_that_completes_after_its_deadline_is_destroyed_by_the_rollback()
+    {
+        // The saga gives the snapshot 0.5 s (25 s scaled); the host takes 3 s and completes it (its limit is 6 s), as
+        // xapi does when a client has long given up. The compensation waits behind it on the host's queue.
+        await using var lab = await LabFixture.StartAsync(coordinator: o => o.SnapshotTimeout = TimeSpan.FromSeconds(25));
+        var vm = lab.Vm(GuestType.PV);
+        var nic = LabFixture.Device(vm, FleetDeviceKind.Nic);
+        vm.Host.Runner.Latency = new SimulatedLatency { PerCommand = new Dictionary<string, TimeSpan> { ["xe vm-snapshot"] = TimeSpan.FromSeconds(3) } };
+        var before = lab.Capture(vm.Host.HostId);
+
+        var saga = await lab.OutcomeAsync((await lab.AssignAsync(vm, nic, RevertOnFailure)).Id);
+
+        Assert.True(saga.Outcome == SagaOutcome.RolledBack, Describe(saga));
+        Assert.Equal(FailureCause.Timeout, saga.Cause?.Cause);
+        Assert.Contains(vm.Host.Runner.History, r => r.Request.Display.StartsWith("xe vm-snapshot", StringComparison.Ordinal) && r.ExitCode == 0);
+        Assert.Contains(saga.Steps, s => s.Step == SagaStep.UndoSnapshot && s.Succeeded == true && s.Detail!.Contains("destroyed", StringComparison.Ordinal));
+        var after = lab.Capture(vm.Host.HostId);
+        Assert.True(before == after, $"after the rollback the host differs:\n{string.Join('\n', before.DiffAgainst(after))}\n{Describe(saga)}");
+    }
+
+    [Fact]
     public async Task A_guest_that_never_reports_rolls_back_after_the_verify_deadline()
     {
         // Before the fleet starts: the VM runs from the start, and an agent started for its first boot could otherwise

@@ -166,7 +166,7 @@ public sealed class HostAgentTests
         var second = new SimHost(ProductProfile.XenServer71, seed: 2, name: "xenhost-02");
         // The first host's command hangs until its timeout: the second host's command must not wait behind it.
         first.Runner.Faults.HangCommand("xe vm-start");
-        await using var agent = await AgentHost.StartAsync([first, second], o => o.Dom0 = new HostAgentDom0Options { VmStartTimeout = TimeSpan.FromSeconds(5) });
+        await using var agent = await AgentHost.StartAsync([first, second], o => o.Dom0 = new HostAgentDom0Options { VmStartTimeout = TimeSpan.FromSeconds(20) });
         var hung = new StartVm(Saga, SagaStep.Start, 1, Guid.NewGuid(), first.Id, first.Vm(DefaultDevices.PvVmName));
         await agent.SendAsync(first.Id, hung);
 
@@ -174,8 +174,8 @@ public sealed class HostAgentTests
         var started = await agent.AskAsync<VmStarted>(second.Id, new StartVm(Saga, SagaStep.Start, 1, Guid.NewGuid(), second.Id, second.Vm(DefaultDevices.PvVmName)));
 
         Assert.True(started.WasHalted);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the second host waited {clock.Elapsed} behind the first");
-        var timedOut = await agent.Events.WaitForAsync<HostCommandFailed>(f => f.CommandId == hung.CommandId);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the second host waited {clock.Elapsed} behind the first");
+        var timedOut = await agent.Events.WaitForAsync<HostCommandFailed>(f => f.CommandId == hung.CommandId, timeout: TimeSpan.FromSeconds(60));
         Assert.Equal(FailureCause.Timeout, timedOut.Failure.Cause);
     }
 

@@ -1,5 +1,6 @@
 using Passthrough.Contracts.HostCommands;
 using Passthrough.Contracts.HostEvents;
+using Passthrough.Contracts.Ids;
 using Passthrough.Contracts.Messaging;
 using Passthrough.Contracts.Pci;
 using Passthrough.Simulation;
@@ -31,6 +32,33 @@ public sealed class VmCommandTests
         // Destroying again: already gone is the state asked for.
         await agent.AskAsync<VmSnapshotDestroyed>(sim.Id, new DestroyVmSnapshot(Saga, SagaStep.Done, 2, Guid.NewGuid(), sim.Id, vm, snapshot.Snapshot));
     }
+
+    [Fact]
+    public async Task Destroying_snapshots_by_name_removes_every_one_taken_under_it_and_nothing_else()
+    {
+        var sim = new SimHost();
+        await using var agent = await AgentHost.StartAsync(sim);
+        var vm = sim.Vm(DefaultDevices.PvVmName);
+        var first = await agent.AskAsync<VmSnapshotted>(sim.Id, new SnapshotVm(Saga, SagaStep.Snapshot, 1, Guid.NewGuid(), sim.Id, vm, "passthrough-a"));
+        var second = await agent.AskAsync<VmSnapshotted>(sim.Id, new SnapshotVm(Saga, SagaStep.Snapshot, 2, Guid.NewGuid(), sim.Id, vm, "passthrough-a"));
+        var other = await agent.AskAsync<VmSnapshotted>(sim.Id, new SnapshotVm(Saga, SagaStep.Snapshot, 1, Guid.NewGuid(), sim.Id, vm, "passthrough-ab"));
+
+        var destroyed = await agent.AskAsync<VmSnapshotsDestroyed>(sim.Id, new DestroySnapshotsNamed(Saga, SagaStep.UndoSnapshot, 1, Guid.NewGuid(), sim.Id, vm, "passthrough-a"));
+
+        Assert.Equal(new HashSet<XenUuid> { first.Snapshot, second.Snapshot }, destroyed.Snapshots.ToHashSet());
+        Assert.Equal([other.Snapshot.ToString()], sim.Model.Read(h => h.Vm(DefaultDevices.PvVmName).Snapshots.Select(x => x.Uuid.ToString()).ToList()));
+        var again = await agent.AskAsync<VmSnapshotsDestroyed>(sim.Id, new DestroySnapshotsNamed(Saga, SagaStep.UndoSnapshot, 2, Guid.NewGuid(), sim.Id, vm, "passthrough-a"));
+        Assert.Empty(again.Snapshots);
+    }
+
+    [Theory]
+    [InlineData("passthrough-a [0b8a3f2e-5c1d-4e7f-9a6b-2d4c8e1f3a5b]", true)]
+    [InlineData("passthrough-a", false)]
+    [InlineData("passthrough-a [not-a-guid-at-all-but-36-characters-x]", false)]
+    [InlineData("passthrough-ab [0b8a3f2e-5c1d-4e7f-9a6b-2d4c8e1f3a5b]", false)]
+    [InlineData("passthrough-a [0b8a3f2e-5c1d-4e7f-9a6b-2d4c8e1f3a5b] copy", false)]
+    public void Only_the_names_a_snapshot_command_gives_count_as_taken_under_a_name(string label, bool taken) =>
+        Assert.Equal(taken, Commands.VmCommandHandlers.IsTakenUnder(label, "passthrough-a"));
 
     [Fact]
     public async Task Start_then_shutdown_report_what_they_changed()

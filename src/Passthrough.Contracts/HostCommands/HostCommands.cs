@@ -26,6 +26,16 @@ public sealed record DestroyVmSnapshot(
     Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,
     HostId Host, VmId Vm, XenUuid Snapshot) : ISagaCommand;
 
+/// <summary>
+/// Destroy every snapshot of the VM that a <see cref="SnapshotVm"/> named <paramref name="SnapshotName"/> took: the
+/// compensation when the snapshot step never answered (deadline, lost connection), so its uuid is unknown but the
+/// snapshot may exist or still be in the making. The host agent runs its commands one at a time, so this runs after
+/// a snapshot still in progress has ended. Answered by <see cref="HostEvents.VmSnapshotsDestroyed"/> (none found is fine).
+/// </summary>
+public sealed record DestroySnapshotsNamed(
+    Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,
+    HostId Host, VmId Vm, string SnapshotName) : ISagaCommand;
+
 /// <summary>Shut the VM down cleanly; force it after <paramref name="CleanShutdownDeadline"/> when <paramref name="AllowForce"/>.</summary>
 public sealed record ShutdownVm(
     Guid SagaId, SagaStep Step, int Attempt, Guid CommandId,

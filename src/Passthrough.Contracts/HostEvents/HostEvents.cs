@@ -37,6 +37,10 @@ public sealed record VmSnapshotReverted(
 public sealed record VmSnapshotDestroyed(
     Guid SagaId, Guid CommandId, SagaStep Step, HostId Host, VmId Vm, XenUuid Snapshot) : ISagaReply;
 
+/// <summary>The snapshots a <see cref="HostCommands.DestroySnapshotsNamed"/> found, destroyed (empty: there were none).</summary>
+public sealed record VmSnapshotsDestroyed(
+    Guid SagaId, Guid CommandId, SagaStep Step, HostId Host, VmId Vm, IReadOnlyList<XenUuid> Snapshots) : ISagaReply;
+
 /// <summary>The VM is halted; <paramref name="WasRunning"/> says whether this command stopped it.</summary>
 public sealed record VmShutDown(
     Guid SagaId, Guid CommandId, SagaStep Step, HostId Host, VmId Vm, bool WasRunning, bool Forced) : ISagaReply;

@@ -62,6 +62,12 @@ public enum FlowAction
 
     /// <summary>Compensation of Shutdown: start the VM again.</summary>
     UndoShutdown,
+
+    /// <summary>
+    /// Compensation of a Snapshot that never answered (policy RevertOnFailure): destroy whatever snapshot the step took
+    /// under the saga's snapshot name, since its uuid is unknown.
+    /// </summary>
+    DestroyUnconfirmedSnapshot,
 }
 
 /// <summary>The command a saga waits for: only a reply carrying its <see cref="CommandId"/> (or its deadline) moves the saga.</summary>

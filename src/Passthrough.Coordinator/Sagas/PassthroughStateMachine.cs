@@ -46,6 +46,7 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
         Reply(() => VmSnapshotted);
         Reply(() => VmSnapshotReverted);
         Reply(() => VmSnapshotDestroyed);
+        Reply(() => VmSnapshotsDestroyed);
         Reply(() => VmShutDown);
         Reply(() => VmStarted);
         Reply(() => PciDevicesDetached);
@@ -86,6 +87,7 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
             Handle(VmSnapshotted),
             Handle(VmSnapshotReverted),
             Handle(VmSnapshotDestroyed),
+            Handle(VmSnapshotsDestroyed),
             Handle(VmShutDown),
             Handle(VmStarted),
             Handle(PciDevicesDetached),
@@ -126,6 +128,8 @@ public sealed class PassthroughStateMachine : MassTransitStateMachine<Passthroug
     public Event<VmSnapshotReverted> VmSnapshotReverted { get; private set; } = null!;
 
     public Event<VmSnapshotDestroyed> VmSnapshotDestroyed { get; private set; } = null!;
+
+    public Event<VmSnapshotsDestroyed> VmSnapshotsDestroyed { get; private set; } = null!;
 
     public Event<VmShutDown> VmShutDown { get; private set; } = null!;
 

@@ -307,6 +307,9 @@ public sealed class SagaFlow
             case (FlowAction.DestroySnapshot or FlowAction.DestroyRevertedSnapshot, VmSnapshotDestroyed destroyed):
                 return (null, $"snapshot {destroyed.Snapshot} destroyed");
 
+            case (FlowAction.DestroyUnconfirmedSnapshot, VmSnapshotsDestroyed destroyed):
+                return (null, destroyed.Snapshots.Count == 0 ? "no snapshot was taken" : $"snapshot {string.Join(", ", destroyed.Snapshots)} destroyed");
+
             case (FlowAction.RevertSnapshot, VmSnapshotReverted reverted):
                 return (null, $"reverted to snapshot {reverted.Snapshot}");
 
@@ -454,6 +457,12 @@ public sealed class SagaFlow
 
                 plan.Add(FlowAction.DestroyRevertedSnapshot);
             }
+            else if (saga.PassthroughOptions!.Snapshot == SnapshotPolicy.RevertOnFailure && Started(FlowAction.Snapshot))
+            {
+                // The snapshot step failed or never answered: a snapshot may exist (or still be in the making) all the
+                // same. Nothing after it ran, so there is nothing to revert, only that snapshot to remove.
+                plan.Add(FlowAction.DestroyUnconfirmedSnapshot);
+            }
 
             if (Started(FlowAction.Shutdown) && ranBefore)
             {
@@ -538,6 +547,9 @@ public sealed class SagaFlow
                 $"VM {saga.Vm} on host {saga.Host} was not reverted to snapshot {saga.SnapshotId}; the snapshot is kept: revert by hand if needed {why}.",
             FlowAction.DestroyRevertedSnapshot =>
                 $"Snapshot {saga.SnapshotId} of VM {saga.Vm} on host {saga.Host} remains; remove it (xe snapshot-uninstall snapshot-uuid={saga.SnapshotId} force=true) {why}.",
+            FlowAction.DestroyUnconfirmedSnapshot =>
+                $"VM {saga.Vm} on host {saga.Host} may have a snapshot named '{SnapshotName(saga.CorrelationId)} [<command id>]' the saga did not confirm; " +
+                $"find it (xe snapshot-list snapshot-of={saga.Vm} params=uuid,name-label) and remove it (xe snapshot-uninstall snapshot-uuid=<uuid> force=true) {why}.",
             FlowAction.UndoShutdown =>
                 $"VM {saga.Vm} on host {saga.Host} ran before the saga and is halted now; start it (xe vm-start uuid={saga.Vm}) {why}.",
             _ => $"{action} on host {saga.Host} for VM {saga.Vm} failed {why}.",
@@ -604,7 +616,7 @@ public sealed class SagaFlow
         FlowAction.UndoStart => SagaStep.UndoStart,
         FlowAction.RestorePciKey => SagaStep.UndoAssign,
         FlowAction.UndoDetach => SagaStep.UndoDetach,
-        FlowAction.RevertSnapshot or FlowAction.DestroyRevertedSnapshot => SagaStep.UndoSnapshot,
+        FlowAction.RevertSnapshot or FlowAction.DestroyRevertedSnapshot or FlowAction.DestroyUnconfirmedSnapshot => SagaStep.UndoSnapshot,
         FlowAction.UndoShutdown => SagaStep.UndoShutdown,
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, $"No step for {action} in a {saga.Kind} saga."),
     };
@@ -623,6 +635,8 @@ public sealed class SagaFlow
         FlowAction.CheckAttachment => _options.AttachmentCheckTimeout,
         // A revert or destroy of a large VM takes snapshot time, not a quick-compensation time.
         FlowAction.RevertSnapshot or FlowAction.DestroyRevertedSnapshot => Max(_options.SnapshotTimeout, _options.CompensationTimeout),
+        // It waits on the host agent's queue behind the snapshot still in the making, then destroys it.
+        FlowAction.DestroyUnconfirmedSnapshot => Max(2 * _options.SnapshotTimeout, _options.CompensationTimeout),
         FlowAction.UndoShutdown => Max(_options.StartTimeout, _options.CompensationTimeout),
         FlowAction.UndoStart => Max(_options.CleanShutdownDeadline + _options.ShutdownGrace, _options.CompensationTimeout),
         _ => _options.CompensationTimeout,
@@ -689,6 +703,9 @@ public sealed class SagaFlow
                 break;
             case FlowAction.DestroySnapshot or FlowAction.DestroyRevertedSnapshot:
                 command = new DestroyVmSnapshot(id, step, attempt, commandId, host, vm, saga.SnapshotId!.Value);
+                break;
+            case FlowAction.DestroyUnconfirmedSnapshot:
+                command = new DestroySnapshotsNamed(id, step, attempt, commandId, host, vm, SnapshotName(id));
                 break;
             case FlowAction.RevertSnapshot:
                 command = new RevertVmSnapshot(id, step, attempt, commandId, host, vm, saga.SnapshotId!.Value);

@@ -15,6 +15,7 @@ public sealed class HostCommandConsumer :
     IConsumer<SnapshotVm>,
     IConsumer<RevertVmSnapshot>,
     IConsumer<DestroyVmSnapshot>,
+    IConsumer<DestroySnapshotsNamed>,
     IConsumer<ShutdownVm>,
     IConsumer<StartVm>,
     IConsumer<DetachPciDevices>,
@@ -58,6 +59,10 @@ public sealed class HostCommandConsumer :
     /// <inheritdoc />
     public Task Consume(ConsumeContext<DestroyVmSnapshot> context) =>
         _executor.ExecuteAsync(context, context.Message.Host, changesHost: true, VmCommandHandlers.DestroyAsync);
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<DestroySnapshotsNamed> context) =>
+        _executor.ExecuteAsync(context, context.Message.Host, changesHost: true, VmCommandHandlers.DestroyNamedAsync);
 
     /// <inheritdoc />
     public Task Consume(ConsumeContext<ShutdownVm> context) =>

@@ -56,6 +56,37 @@ public static class VmCommandHandlers
         return new VmSnapshotDestroyed(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, command.Snapshot);
     }
 
+    /// <summary>
+    /// Destroys every snapshot of the VM that a <see cref="SnapshotVm"/> with this name took, whatever its command id
+    /// (<see cref="SnapshotNameOf"/>); none found answers an empty list.
+    /// </summary>
+    public static async Task<ISagaReply> DestroyNamedAsync(CommandExecution execution, DestroySnapshotsNamed command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        ArgumentNullException.ThrowIfNull(command);
+        if (string.IsNullOrWhiteSpace(command.SnapshotName))
+        {
+            return execution.Invalid("DestroySnapshotsNamed names no snapshot.");
+        }
+
+        var snapshots = await execution.Driver.ListSnapshotsAsync(command.Vm, cancellationToken).ConfigureAwait(false);
+        var taken = snapshots.Where(s => IsTakenUnder(s.Name, command.SnapshotName)).Select(s => s.Uuid).ToList();
+        foreach (var snapshot in taken)
+        {
+            await execution.Driver.DestroySnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new VmSnapshotsDestroyed(command.SagaId, command.CommandId, command.Step, command.Host, command.Vm, taken);
+    }
+
+    /// <summary>Whether <paramref name="label"/> is the name <see cref="SnapshotNameOf"/> gives a snapshot requested as <paramref name="requested"/>.</summary>
+    internal static bool IsTakenUnder(string label, string requested)
+    {
+        var prefix = requested + " [";
+        return label.Length == prefix.Length + 37 && label.StartsWith(prefix, StringComparison.Ordinal) && label[^1] == ']' &&
+               Guid.TryParseExact(label.AsSpan(prefix.Length, 36), "D", out _);
+    }
+
     /// <summary>Shuts the VM down (clean, forced after the deadline when allowed); a halted VM answers WasRunning = false.</summary>
     public static async Task<ISagaReply> ShutdownAsync(CommandExecution execution, ShutdownVm command, CancellationToken cancellationToken)
     {

@@ -203,6 +203,7 @@ public static class LabRun
             {
                 o.Dom0.CommandTimeout = Scaled(defaults.CommandTimeout, commandFloor);
                 o.Dom0.VmStartTimeout = Scaled(defaults.VmStartTimeout, commandFloor);
+                o.Dom0.SnapshotTimeout = Scaled(defaults.SnapshotTimeout, commandFloor);
                 o.Dom0.ForcedShutdownTimeout = Scaled(defaults.ForcedShutdownTimeout, commandFloor);
                 o.Dom0.EvacuateTimeout = Scaled(defaults.EvacuateTimeout, commandFloor);
                 o.Dom0.RebootPollInterval = Scaled(defaults.RebootPollInterval, TimeSpan.FromMilliseconds(50));

@@ -713,7 +713,7 @@ public sealed partial class Dom0Driver
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ShellQuoting.EnsureTransportable(name, "snapshot name");
-        var output = (await Xe("snapshot the VM", cancellationToken, "vm-snapshot", $"uuid={vm}", $"new-name-label={name}")).StandardOutput.Trim();
+        var output = (await XeWithTimeout("snapshot the VM", _options.SnapshotTimeout, cancellationToken, "vm-snapshot", $"uuid={vm}", $"new-name-label={name}")).StandardOutput.Trim();
         return XenUuid.TryParse(output, out var uuid, out var error)
             ? uuid
             : throw new Dom0Exception(new Failure(FailureCause.CommandFailed, $"xe vm-snapshot on {Target} printed no snapshot uuid: {error}", output));
@@ -731,14 +731,24 @@ public sealed partial class Dom0Driver
         return Read("find the VM's snapshots", () => XeMinimal.ParseUuids(output));
     }
 
+    /// <summary>Every snapshot of <paramref name="vm"/> with its name, in xapi's order.</summary>
+    public async Task<IReadOnlyList<SnapshotInfo>> ListSnapshotsAsync(VmId vm, CancellationToken cancellationToken = default)
+    {
+        var output = (await Xe("list the VM's snapshots", cancellationToken, "snapshot-list", $"snapshot-of={vm}", "params=uuid,name-label")).StandardOutput;
+        return Read("list the VM's snapshots", () => XeRecordParser.ParseRecords(output)
+            .Select(r => new SnapshotInfo(XenUuid.Parse(r.Get("uuid")!), r.FindField("name-label")?.Value ?? string.Empty))
+            .ToList());
+    }
+
     /// <summary>Reverts the VM to a snapshot (the VM is left halted, other-config as it was at the snapshot).</summary>
     public async Task RevertSnapshotAsync(XenUuid snapshot, CancellationToken cancellationToken = default) =>
-        await Xe("revert to the snapshot", cancellationToken, "snapshot-revert", $"snapshot-uuid={snapshot}");
+        await XeWithTimeout("revert to the snapshot", _options.SnapshotTimeout, cancellationToken, "snapshot-revert", $"snapshot-uuid={snapshot}");
 
     /// <summary>Destroys a snapshot and its disks; a snapshot already gone is not an error.</summary>
     public async Task DestroySnapshotAsync(XenUuid snapshot, CancellationToken cancellationToken = default)
     {
-        var result = await TryXe("destroy the snapshot", cancellationToken, "snapshot-uninstall", $"snapshot-uuid={snapshot}", "force=true");
+        var result = await TransportAsync("destroy the snapshot",
+            new CommandRequest("xe", "snapshot-uninstall", $"snapshot-uuid={snapshot}", "force=true") { Timeout = _options.SnapshotTimeout }, cancellationToken);
         if (!result.Succeeded && !result.StandardError.Contains("uuid you supplied was invalid", StringComparison.OrdinalIgnoreCase))
         {
             throw Dom0Exception.FromCommand("destroy the snapshot", new CommandFailedException(result));

@@ -12,6 +12,12 @@ public sealed record Dom0DriverOptions
     /// <summary>Timeout of <c>xe vm-start</c> (domain build, PCI attach). Default 5 min.</summary>
     public TimeSpan VmStartTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Timeout of <c>xe vm-snapshot</c>, <c>snapshot-revert</c> and <c>snapshot-uninstall</c>: they copy or free disk
+    /// metadata and take minutes on a large VM (xapi goes on when the client gives up). Default 10 min.
+    /// </summary>
+    public TimeSpan SnapshotTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Timeout of a forced shutdown. Default 2 min.</summary>
     public TimeSpan ForcedShutdownTimeout { get; init; } = TimeSpan.FromMinutes(2);
 

@@ -101,3 +101,6 @@ public sealed record StartResult(bool WasHalted, int? DomId);
 
 /// <summary>A completed host reboot.</summary>
 public sealed record RebootResult(string PreviousBootId, string BootId, TimeSpan Downtime);
+
+/// <summary>One snapshot of a VM: its uuid and name-label.</summary>
+public sealed record SnapshotInfo(XenUuid Uuid, string Name);

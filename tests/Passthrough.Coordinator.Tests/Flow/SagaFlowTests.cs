@@ -161,6 +161,49 @@ public sealed class SagaFlowTests
         Assert.Equal(driver.Host.Snapshot, driver.Sent.OfType<RevertVmSnapshot>().Single().Snapshot);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Revert_policy_destroys_by_name_the_snapshot_a_snapshot_step_may_have_taken_without_answering(bool silent)
+    {
+        var answer = silent ? Answer.Silence : Answer.Fail;
+        var driver = new FlowDriver();
+        driver.Start(FlowDriver.Passthrough(new PassthroughOptions(Snapshot: SnapshotPolicy.RevertOnFailure)));
+
+        Assert.Equal(SagaOutcome.RolledBack, driver.RunToEnd((action, _) => action == FlowAction.Snapshot ? answer : Answer.Succeed));
+        Assert.Equal([FlowAction.DestroyUnconfirmedSnapshot], Compensations(driver));
+        var destroy = Assert.Single(driver.Sent.OfType<DestroySnapshotsNamed>());
+        Assert.Equal(SagaFlow.SnapshotName(driver.Saga.CorrelationId), destroy.SnapshotName);
+        Assert.Equal(SagaStep.UndoSnapshot, destroy.Step);
+        Assert.Empty(driver.Saga.LeftForOperator);
+    }
+
+    [Theory]
+    [InlineData(SnapshotPolicy.Keep)]
+    [InlineData(SnapshotPolicy.DeleteOnSuccess)]
+    public void Policies_that_keep_the_snapshot_on_rollback_keep_an_unconfirmed_one_too(SnapshotPolicy policy)
+    {
+        var driver = new FlowDriver();
+        driver.Start(FlowDriver.Passthrough(new PassthroughOptions(Snapshot: policy)));
+
+        Assert.Equal(SagaOutcome.RolledBack, driver.RunToEnd((action, _) => action == FlowAction.Snapshot ? Answer.Silence : Answer.Succeed));
+        Assert.Empty(Compensations(driver));
+    }
+
+    [Fact]
+    public void An_unconfirmed_snapshot_that_cannot_be_destroyed_is_left_for_a_person_with_the_commands_to_find_it()
+    {
+        var driver = new FlowDriver();
+        driver.Start(FlowDriver.Passthrough(new PassthroughOptions(Snapshot: SnapshotPolicy.RevertOnFailure)));
+
+        var outcome = driver.RunToEnd((action, _) => action is FlowAction.Snapshot or FlowAction.DestroyUnconfirmedSnapshot ? Answer.Fail : Answer.Succeed);
+
+        Assert.Equal(SagaOutcome.RollbackFailed, outcome);
+        var left = Assert.Single(driver.Saga.LeftForOperator);
+        Assert.Contains(SagaFlow.SnapshotName(driver.Saga.CorrelationId), left, StringComparison.Ordinal);
+        Assert.Contains("xe snapshot-list", left, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Preflight_refusal_rolls_back_without_compensations_and_names_the_siblings()
     {

@@ -57,7 +57,7 @@ internal sealed class AgentScript
 
 /// <summary>A host agent that answers per the test's <see cref="AgentScript"/>.</summary>
 internal sealed class FakeHostAgent(AgentScript script) :
-    IConsumer<RunPreflight>, IConsumer<RunReleaseCheck>, IConsumer<SnapshotVm>, IConsumer<RevertVmSnapshot>, IConsumer<DestroyVmSnapshot>,
+    IConsumer<RunPreflight>, IConsumer<RunReleaseCheck>, IConsumer<SnapshotVm>, IConsumer<RevertVmSnapshot>, IConsumer<DestroyVmSnapshot>, IConsumer<DestroySnapshotsNamed>,
     IConsumer<ShutdownVm>, IConsumer<StartVm>, IConsumer<DetachPciDevices>, IConsumer<UndoPciDetach>, IConsumer<ReattachPciDevices>,
     IConsumer<AssignPciDevices>, IConsumer<RestoreVmPciKey>, IConsumer<UnassignPciDevices>, IConsumer<RebootHost>, IConsumer<CheckPciAttachment>,
     IConsumer<VerifyGuestOverSsh>
@@ -71,6 +71,8 @@ internal sealed class FakeHostAgent(AgentScript script) :
     public Task Consume(ConsumeContext<RevertVmSnapshot> context) => script.HandleAsync(context, context.Message);
 
     public Task Consume(ConsumeContext<DestroyVmSnapshot> context) => script.HandleAsync(context, context.Message);
+
+    public Task Consume(ConsumeContext<DestroySnapshotsNamed> context) => script.HandleAsync(context, context.Message);
 
     public Task Consume(ConsumeContext<ShutdownVm> context) => script.HandleAsync(context, context.Message);
 

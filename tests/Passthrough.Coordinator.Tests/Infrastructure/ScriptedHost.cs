@@ -59,6 +59,7 @@ internal sealed class ScriptedHost
             PcifrontState.Active, [], [], []),
         CheckPciAttachment c => new PciAttachmentChecked(c.SagaId, c.CommandId, c.Step, c.Host, c.Vm, c.Devices, []),
         DestroyVmSnapshot c => new VmSnapshotDestroyed(c.SagaId, c.CommandId, c.Step, c.Host, c.Vm, c.Snapshot),
+        DestroySnapshotsNamed c => new VmSnapshotsDestroyed(c.SagaId, c.CommandId, c.Step, c.Host, c.Vm, [Snapshot]),
         RevertVmSnapshot c => new VmSnapshotReverted(c.SagaId, c.CommandId, c.Step, c.Host, c.Vm, c.Snapshot),
         UndoPciDetach c => new PciDetachUndone(c.SagaId, c.CommandId, c.Step, c.Host, c.Record.Bindings, c.Record.PreviousHideList),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "No scripted answer."),

@@ -1,6 +1,7 @@
 using Passthrough.Contracts.Api;
 using Passthrough.Contracts.Ids;
 using Passthrough.Contracts.Messaging;
+using Passthrough.Coordinator;
 using Passthrough.Lab;
 using Passthrough.Simulation.Model;
 
@@ -33,14 +34,15 @@ internal sealed class LabFixture : IAsyncDisposable
 
     public static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    public static async Task<LabFixture> StartAsync(FleetSpec? spec = null, Action<SimulatedFleet>? arrange = null, Uri? rabbitMq = null, string? postgres = null)
+    public static async Task<LabFixture> StartAsync(
+        FleetSpec? spec = null, Action<SimulatedFleet>? arrange = null, Uri? rabbitMq = null, string? postgres = null, Action<CoordinatorOptions>? coordinator = null)
     {
         var directory = Directory.CreateTempSubdirectory("passthrough-e2e-").FullName;
         var fleet = SimulatedFleet.Create(spec ?? DefaultSpec with { WorkingDirectory = Path.Combine(directory, "guests") });
         arrange?.Invoke(fleet);
         try
         {
-            var runtime = await LabRuntime.StartAsync(Options(fleet, directory, rabbitMq, postgres), Cancellation);
+            var runtime = await LabRuntime.StartAsync(Options(fleet, directory, rabbitMq, postgres, coordinator: coordinator), Cancellation);
             return new LabFixture(fleet, runtime, directory);
         }
         catch
@@ -61,7 +63,7 @@ internal sealed class LabFixture : IAsyncDisposable
         InitialPowerState = VmPowerState.Running,
     };
 
-    public static LabRuntimeOptions Options(SimulatedFleet fleet, string directory, Uri? rabbitMq = null, string? postgres = null, bool runCoordinator = true, bool runAgents = true) => new()
+    public static LabRuntimeOptions Options(SimulatedFleet fleet, string directory, Uri? rabbitMq = null, string? postgres = null, bool runCoordinator = true, bool runAgents = true, Action<CoordinatorOptions>? coordinator = null) => new()
     {
         Fleet = fleet,
         StateDirectory = directory,
@@ -74,11 +76,14 @@ internal sealed class LabFixture : IAsyncDisposable
             o.TimeScale = TimeScale;
             o.WatchdogInterval = TimeSpan.FromSeconds(1);
             o.WatchdogGrace = TimeSpan.FromSeconds(1);
+            coordinator?.Invoke(o);
         },
         HostAgent = o =>
         {
             o.Dom0.CommandTimeout = Dom0Timeout;
             o.Dom0.VmStartTimeout = Dom0Timeout;
+            // Longer than the others so that a test can make a snapshot outlast the saga's deadline and still complete.
+            o.Dom0.SnapshotTimeout = 4 * Dom0Timeout;
             o.Dom0.ForcedShutdownTimeout = Dom0Timeout;
             o.HeartbeatInterval = TimeSpan.FromSeconds(5);
             o.InventoryInterval = TimeSpan.FromSeconds(5);

@@ -171,6 +171,39 @@ public sealed class PowerTests
         Assert.Equal(before, sim.Capture());
     }
 
+    [Theory]
+    [MemberData(nameof(AllProducts), MemberType = typeof(SimHost))]
+    public async Task Listing_snapshots_names_each_one_of_that_vm_only(string product)
+    {
+        var sim = Create(product);
+        var vm = sim.Vm(DefaultDevices.HvmVmName);
+        Assert.Empty(await sim.Driver.ListSnapshotsAsync(vm, Ct));
+        var first = await sim.Driver.SnapshotVmAsync(vm, "before passthrough [1]", Ct);
+        var second = await sim.Driver.SnapshotVmAsync(vm, "nightly", Ct);
+        await sim.Driver.SnapshotVmAsync(sim.Vm(DefaultDevices.PvVmName), "other vm", Ct);
+
+        var listed = await sim.Driver.ListSnapshotsAsync(vm, Ct);
+
+        Assert.Equal(
+            new HashSet<SnapshotInfo> { new(first, "before passthrough [1]"), new(second, "nightly") },
+            listed.ToHashSet());
+    }
+
+    [Fact]
+    public async Task A_snapshot_command_gets_the_snapshot_timeout_not_the_ordinary_one()
+    {
+        var sim = Create(ProductProfile.XcpNg83, options: new Dom0DriverOptions { CommandTimeout = TimeSpan.FromSeconds(5), SnapshotTimeout = TimeSpan.FromMinutes(7) });
+        var vm = sim.Vm(DefaultDevices.PvVmName);
+
+        var snapshot = await sim.Driver.SnapshotVmAsync(vm, "slow", Ct);
+        await sim.Driver.RevertSnapshotAsync(snapshot, Ct);
+        await sim.Driver.DestroySnapshotAsync(snapshot, Ct);
+
+        var snapshotCommands = sim.Runner.History.Where(r => r.Request.Arguments is ["vm-snapshot", ..] or ["snapshot-revert", ..] or ["snapshot-uninstall", ..]).ToList();
+        Assert.Equal(3, snapshotCommands.Count);
+        Assert.All(snapshotCommands, r => Assert.Equal(TimeSpan.FromMinutes(7), r.Request.Timeout));
+    }
+
     [Fact]
     public async Task A_revert_brings_back_a_pci_key_set_before_the_snapshot()
     {
